@@ -1,0 +1,20 @@
+package client
+
+import "github.com/spf13/cobra"
+
+// addCommands adds every berth command to root. Each lives in its own file.
+func (c *cli) addCommands(root *cobra.Command) {
+	root.AddCommand(
+		c.newMachineCommand(),
+		c.newVersionCommand(),
+		c.newInfoCommand(),
+		// images
+		c.newPullCommand(),
+		c.newImagesCommand(),
+		c.newRmiCommand(),
+		c.newTagCommand(),
+		c.newLoadCommand(),
+		c.newSaveCommand(),
+		c.newImageCommand(),
+	)
+}
