@@ -1,0 +1,55 @@
+// Command berth-agent is berth's container engine: it serves the agent API
+// (proto/agent/v1) on a unix socket (native driver) or a vsock port (in a VM).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/containerd/log"
+
+	"github.com/berth-dev/berth/guest/agent"
+)
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	var (
+		opts      agent.Options
+		socket    string
+		vsockPort uint
+		logLevel  string
+		insecure  listFlag
+	)
+	flag.StringVar(&opts.DataDir, "data-dir", "/var/lib/berth", "directory holding all engine state")
+	flag.StringVar(&opts.Name, "name", "", "name reported by info (the machine's name)")
+	flag.StringVar(&socket, "socket", "", "serve on this unix socket")
+	flag.UintVar(&vsockPort, "vsock-port", 0, "serve on this vsock port (accepting only the host)")
+	flag.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	flag.Var(&insecure, "insecure-registry", "registry that may be reached over plain HTTP (repeatable)")
+	flag.Parse()
+	opts.InsecureRegistries = insecure
+
+	if err := log.SetLevel(logLevel); err != nil {
+		fmt.Fprintf(os.Stderr, "berth-agent: bad --log-level %q: %v\n", logLevel, err)
+		os.Exit(2)
+	}
+	if socket == "" && vsockPort == 0 {
+		fmt.Fprintln(os.Stderr, "berth-agent: give --socket PATH or --vsock-port N")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := agent.Run(ctx, opts, agent.Listen{Socket: socket, VsockPort: uint32(vsockPort)}); err != nil {
+		fmt.Fprintf(os.Stderr, "berth-agent: %v\n", err)
+		os.Exit(1)
+	}
+}
