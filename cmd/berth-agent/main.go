@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command berth-agent is berth's container engine: it serves the agent API
 // (proto/agent/v1) on a unix socket (native driver) or a vsock port (in a VM).
 package main

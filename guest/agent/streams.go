@@ -1,3 +1,5 @@
+//go:build linux
+
 package agent
 
 import (
@@ -89,7 +91,7 @@ func (r *streamRegistry) wait(ctx context.Context, id string) (net.Conn, error) 
 		c := p.conn
 		r.mu.Unlock()
 		if c == nil {
-			return nil, fmt.Errorf("data stream %q: no connection arrived in %v: %w", id, streamClaimTimeout, errdefs.ErrDeadlineExceeded)
+			return nil, fmt.Errorf("data stream %q: no connection arrived in %v: %w", id, streamClaimTimeout, errdefs.ErrUnavailable)
 		}
 		return c, nil
 	case <-ctx.Done():
