@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/ttrpc"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/berth-dev/berth/guest/volume"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 )
@@ -46,6 +47,7 @@ type Server struct {
 	started time.Time
 
 	images   *imagesService
+	volumes  *volume.Store
 	shutdown chan struct{}
 	once     sync.Once
 
@@ -84,6 +86,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	s.volumes, err = volume.Open(filepath.Join(opts.DataDir, "volumes"), db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	ts, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(errorInterceptor))
 	if err != nil {
 		db.Close()
@@ -91,6 +98,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	agentv1.RegisterTTRPCSystemService(ts, &systemService{s: s})
 	agentv1.RegisterTTRPCImagesService(ts, s.images)
+	agentv1.RegisterTTRPCVolumesService(ts, &volumesService{store: s.volumes, events: s.events})
 	s.ttrpc = ts
 	return s, nil
 }
