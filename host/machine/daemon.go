@@ -1,0 +1,308 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/containerd/ttrpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/berth-dev/berth/host/driver"
+	"github.com/berth-dev/berth/host/transport"
+	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
+	"github.com/berth-dev/berth/proto/stream"
+)
+
+// Daemon timings.
+const (
+	// AgentReadyTimeout bounds how long a starting agent may take to answer.
+	AgentReadyTimeout = 90 * time.Second
+	// AgentGrace is how long the agent gets to exit after System.Shutdown
+	// before the driver stops it forcibly.
+	AgentGrace = 10 * time.Second
+	// restartMax bounds the wait between restarts of an agent that keeps dying.
+	restartMax = 30 * time.Second
+)
+
+// daemon is the running machine daemon of one machine.
+type daemon struct {
+	m      *Machine
+	d      driver.Driver
+	status DaemonStatus
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// agentRun is one run of the agent.
+type agentRun struct {
+	done chan struct{} // closed when the agent has exited
+	err  error         // why it exited; read after done
+}
+
+// RunDaemon runs the machine daemon of machine name in the foreground until
+// ctx ends: it starts the guest with the machine's driver, serves the 0600
+// unix socket in the machine's dir, splicing each connection to a fresh
+// agent connection, and restarts the agent when it dies. When ctx ends it
+// asks the agent to shut down, stops the guest and removes its socket.
+// Guest output goes to logw. Only one daemon runs per machine: a second one
+// fails with errdefs.ErrAlreadyExists.
+func (s *Store) RunDaemon(ctx context.Context, name string, logw io.Writer) error {
+	m, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	l, err := lockFile(lctx, filepath.Join(m.dir, daemonLock))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("machine %q already has a daemon (%v): %w", name, err, errdefs.ErrAlreadyExists)
+	}
+	defer l.Unlock()
+	f, err := s.drivers.Get(m.Config.Driver)
+	if err != nil {
+		return fmt.Errorf("machine %q: %w", name, err)
+	}
+	d, err := f.New(instance(m, logw))
+	if err != nil {
+		return fmt.Errorf("machine %q: %w", name, err)
+	}
+	dm := &daemon{m: m, d: d, conns: map[net.Conn]struct{}{},
+		status: DaemonStatus{PID: os.Getpid(), State: StateStarting, Started: time.Now().UTC()}}
+	dm.setState(ctx, StateStarting)
+	defer os.Remove(filepath.Join(m.dir, daemonState))
+	return dm.run(ctx)
+}
+
+func (dm *daemon) setState(ctx context.Context, st State) {
+	dm.status.State = st
+	if err := writeStatus(dm.m.dir, dm.status); err != nil {
+		log.G(ctx).WithError(err).Warn("cannot record the daemon's state")
+	}
+}
+
+func (dm *daemon) run(ctx context.Context) error {
+	run, err := dm.startAgent(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := listenSocket(dm.m.SocketPath())
+	if err != nil {
+		dm.stopAgent(ctx, run)
+		return err
+	}
+	defer os.Remove(dm.m.SocketPath())
+	dm.status.Socket = dm.m.SocketPath()
+	dm.setState(ctx, StateRunning)
+	log.G(ctx).WithField("socket", dm.m.SocketPath()).Info("machine daemon serving")
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		dm.serve(ctx, ln)
+	}()
+	run = dm.supervise(ctx, run)
+
+	log.G(ctx).Info("machine daemon stopping")
+	dm.setState(context.WithoutCancel(ctx), StateStopping)
+	ln.Close()
+	dm.closeConns()
+	dm.stopAgent(context.WithoutCancel(ctx), run)
+	wg.Wait()
+	log.G(ctx).Info("machine daemon stopped")
+	return nil
+}
+
+// supervise restarts the agent whenever it dies, until ctx ends. It returns
+// the current run (nil when the agent is not running).
+func (dm *daemon) supervise(ctx context.Context, run *agentRun) *agentRun {
+	backoff := time.Second
+	for {
+		select {
+		case <-ctx.Done():
+			return run
+		case <-run.done:
+		}
+		log.G(ctx).WithError(run.err).Error("agent died; restarting it")
+		dm.setState(ctx, StateStarting)
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			r, err := dm.startAgent(ctx)
+			if err == nil {
+				run = r
+				break
+			}
+			log.G(ctx).WithError(err).Error("agent restart failed")
+			backoff = min(backoff*2, restartMax)
+		}
+		dm.setState(ctx, StateRunning)
+	}
+}
+
+// startAgent starts the guest and waits until the agent answers.
+func (dm *daemon) startAgent(ctx context.Context) (*agentRun, error) {
+	exited, err := dm.d.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("machine %q: start: %w", dm.m.Name, err)
+	}
+	run := &agentRun{done: make(chan struct{})}
+	go func() {
+		run.err = <-exited
+		close(run.done)
+	}()
+	rctx, cancel := context.WithTimeout(ctx, AgentReadyTimeout)
+	defer cancel()
+	if err := dm.waitAgent(rctx, run); err != nil {
+		dm.stopAgent(context.WithoutCancel(ctx), run)
+		return nil, fmt.Errorf("machine %q: the agent does not answer: %w", dm.m.Name, err)
+	}
+	log.G(ctx).Info("agent ready")
+	return run, nil
+}
+
+// waitAgent polls the agent's System.Version until it answers.
+func (dm *daemon) waitAgent(ctx context.Context, run *agentRun) error {
+	for {
+		conn, err := transport.Retry(ctx, transport.DialFunc(dm.d.DialAgent), run.done)
+		if err == nil {
+			err = agentCall(ctx, conn, "Version", &agentv1.VersionResponse{})
+			if err == nil {
+				return nil
+			}
+		}
+		select {
+		case <-run.done:
+			return fmt.Errorf("%w (%w)", run.err, err)
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// systemService is the agent's System service name on the wire.
+const systemService = "berth.agent.v1.System"
+
+// agentCall makes one System call that takes an Empty request on conn (a
+// fresh connection without header), then closes it. It uses the ttrpc client
+// directly: the daemon needs two calls, not the whole generated API.
+func agentCall(ctx context.Context, conn net.Conn, method string, resp any) error {
+	if err := stream.Write(conn, stream.Header{Kind: stream.KindTTRPC}); err != nil {
+		conn.Close()
+		return err
+	}
+	cl := ttrpc.NewClient(conn)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	return cl.Call(ctx, systemService, method, &emptypb.Empty{}, resp)
+}
+
+// stopAgent asks the agent to shut down, waits AgentGrace, then has the
+// driver stop the guest (forcibly if need be).
+func (dm *daemon) stopAgent(ctx context.Context, run *agentRun) {
+	if run != nil {
+		if conn, err := dm.d.DialAgent(ctx); err == nil {
+			err = agentCall(ctx, conn, "Shutdown", &emptypb.Empty{})
+			if err != nil {
+				log.G(ctx).WithError(err).Warn("agent shutdown request failed")
+			}
+		}
+		select {
+		case <-run.done:
+		case <-time.After(AgentGrace):
+			log.G(ctx).Warn("agent did not shut down in time")
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := dm.d.Stop(sctx); err != nil {
+		log.G(ctx).WithError(err).Error("stop guest")
+	}
+}
+
+// serve accepts connections until ln is closed and splices each to a fresh
+// agent connection.
+func (dm *daemon) serve(ctx context.Context, ln net.Listener) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				log.G(ctx).WithError(err).Error("accept")
+			}
+			return
+		}
+		dm.track(c, true)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer dm.track(c, false)
+			dm.splice(ctx, c)
+		}()
+	}
+}
+
+func (dm *daemon) splice(ctx context.Context, c net.Conn) {
+	dctx, cancel := context.WithTimeout(ctx, transport.DefaultDialTimeout)
+	ac, err := dm.d.DialAgent(dctx)
+	cancel()
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("cannot reach the agent for a client")
+		c.Close()
+		return
+	}
+	if err := transport.Splice(c, ac); err != nil {
+		log.G(ctx).WithError(err).Debug("splice ended")
+	}
+}
+
+func (dm *daemon) track(c net.Conn, add bool) {
+	dm.mu.Lock()
+	defer dm.mu.Unlock()
+	if add {
+		dm.conns[c] = struct{}{}
+	} else {
+		delete(dm.conns, c)
+	}
+}
+
+func (dm *daemon) closeConns() {
+	dm.mu.Lock()
+	defer dm.mu.Unlock()
+	for c := range dm.conns {
+		c.Close()
+	}
+}
+
+// listenSocket listens on path, replacing a stale socket, mode 0600.
+func listenSocket(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return ln, nil
+}

@@ -1,0 +1,199 @@
+package machine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
+)
+
+// Timeouts of the machine lifecycle.
+const (
+	// StartTimeout bounds how long Start waits for the agent to answer.
+	StartTimeout = 2 * time.Minute
+	// StopTimeout bounds how long Stop waits for the daemon to exit before
+	// killing it.
+	StopTimeout = 30 * time.Second
+	// pingTimeout bounds one readiness probe.
+	pingTimeout = 2 * time.Second
+)
+
+// EnsureRunning returns the running machine name, creating the default
+// machine with the OS's default driver when it does not exist yet, and
+// starting it (with one line of progress on progress) when it is stopped.
+func (s *Store) EnsureRunning(ctx context.Context, name string, progress io.Writer) (*Machine, error) {
+	m, err := s.Get(name)
+	if errdefs.IsNotFound(err) && name == DefaultName {
+		m, err = s.Create(ctx, Config{Name: name})
+		if errdefs.IsAlreadyExists(err) { // another berth created it just now
+			m, err = s.Get(name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.State() == StateRunning {
+		return m, nil
+	}
+	return s.Start(ctx, name, progress)
+}
+
+// Start starts the machine's daemon in the background and waits until the
+// agent answers through it. Starting a running machine does nothing. Two
+// concurrent Starts of one machine start one daemon.
+func (s *Store) Start(ctx context.Context, name string, progress io.Writer) (*Machine, error) {
+	m, err := s.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.drivers.Get(m.Config.Driver); err != nil {
+		return nil, fmt.Errorf("machine %q: %w", name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	l, err := lockFile(ctx, filepath.Join(m.dir, startLock))
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	if m.State().Running() {
+		return m, waitReady(ctx, m, nil)
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "Starting machine %q (%s driver)...\n", name, m.Config.Driver)
+	}
+	exited, err := s.spawnDaemon(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitReady(ctx, m, exited); err != nil {
+		return nil, fmt.Errorf("machine %q did not start: %w%s", name, err, logTail(m.LogPath()))
+	}
+	return m, nil
+}
+
+// spawnDaemon runs the daemon detached, its output appended to daemon.log.
+// The returned channel is closed when the daemon exits.
+func (s *Store) spawnDaemon(m *Machine) (<-chan struct{}, error) {
+	cmd, err := s.spawn(m.Name)
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(m.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("machine %q: open daemon log: %w", m.Name, err)
+	}
+	defer logf.Close()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logf, logf
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("machine %q: start daemon: %w", m.Name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	return exited, nil
+}
+
+// waitReady waits until the agent answers System.Version through the
+// daemon's socket, the daemon exits (exited closed), or ctx ends.
+func waitReady(ctx context.Context, m *Machine, exited <-chan struct{}) error {
+	var last error
+	for {
+		if last = ping(ctx, m); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out waiting for the agent: %w", last)
+		case <-exited:
+			return errors.New("the machine daemon exited")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// ping asks the agent for its version through the daemon.
+func ping(ctx context.Context, m *Machine) error {
+	conn, err := m.Dialer()()
+	if err != nil {
+		return err
+	}
+	return agentCall(ctx, conn, "Version", &agentv1.VersionResponse{})
+}
+
+// logTail returns the last lines of the daemon log, for error messages.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return "\nlast lines of " + path + ":\n  " + strings.ReplaceAll(string(bytes.Join(lines, []byte("\n"))), "\n", "\n  ")
+}
+
+// Stop stops the machine's daemon (which stops the agent) and waits until
+// it has exited; after StopTimeout it is killed. Stopping a stopped machine
+// does nothing.
+func (s *Store) Stop(ctx context.Context, name string) error {
+	m, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	l, err := lockFile(ctx, filepath.Join(m.dir, startLock))
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	st, ok := m.Status()
+	if !ok {
+		return nil
+	}
+	if st.PID <= 0 {
+		return fmt.Errorf("machine %q: the daemon runs but its pid is unknown; see %s: %w", name, m.LogPath(), errdefs.ErrUnknown)
+	}
+	if err := terminate(st.PID); err != nil {
+		return fmt.Errorf("machine %q: stop daemon (pid %d): %w", name, st.PID, err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, StopTimeout)
+	defer cancel()
+	if waitUnlocked(tctx, m) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_ = kill(st.PID)
+	kctx, kcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer kcancel()
+	if !waitUnlocked(kctx, m) {
+		return fmt.Errorf("machine %q: daemon (pid %d) does not exit: %w", name, st.PID, errdefs.ErrUnknown)
+	}
+	return nil
+}
+
+// waitUnlocked waits until no daemon holds the machine's lock.
+func waitUnlocked(ctx context.Context, m *Machine) bool {
+	for isLocked(filepath.Join(m.dir, daemonLock)) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return true
+}
