@@ -1,0 +1,131 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// parseImageRef checks an image reference as users type it ("busybox",
+// "reg:5000/a/b:t", "x@sha256:...") before it goes to the agent, so that a
+// malformed one is a clear error on the host.
+func parseImageRef(s string) (name.Reference, error) {
+	if s == "" {
+		return nil, fmt.Errorf("invalid reference format: empty image name: %w", errdefs.ErrInvalidArgument)
+	}
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference format %q: %s: %w", s, refProblem(err), errdefs.ErrInvalidArgument)
+	}
+	return ref, nil
+}
+
+// refProblem trims ggcr's parse error to the part that says what is wrong.
+func refProblem(err error) string {
+	msg := err.Error()
+	var e *name.ErrBadName
+	if errors.As(err, &e) {
+		msg = e.Error()
+	}
+	return strings.TrimSpace(msg)
+}
+
+// familiarRepo is docker's short form of a repository: "busybox" for
+// "docker.io/library/busybox", "me/app" for "index.docker.io/me/app";
+// other registries keep their host.
+func familiarRepo(repo string) string {
+	for _, p := range []string{"docker.io/", "index.docker.io/"} {
+		if strings.HasPrefix(repo, p) {
+			repo = strings.TrimPrefix(repo, p)
+			if r, ok := strings.CutPrefix(repo, "library/"); ok && !strings.Contains(r, "/") {
+				repo = r
+			}
+			break
+		}
+	}
+	return repo
+}
+
+// splitRepoTag splits "repo:tag" (the registry may carry a port) into its
+// familiar repository and the tag; ok is false when there is no tag.
+func splitRepoTag(s string) (repo, tag string, ok bool) {
+	i := strings.LastIndex(s, ":")
+	if i < 0 || strings.Contains(s[i+1:], "/") {
+		return familiarRepo(s), "", false
+	}
+	return familiarRepo(s[:i]), s[i+1:], true
+}
+
+// splitRepoDigest splits "repo@sha256:..." into its familiar repository and
+// the digest.
+func splitRepoDigest(s string) (repo, digest string, ok bool) {
+	r, d, ok := strings.Cut(s, "@")
+	if !ok {
+		return "", "", false
+	}
+	return familiarRepo(r), d, true
+}
+
+// familiarRef is the short, docker-style form of a reference the user gave:
+// "busybox:latest" for "busybox", unchanged when it does not parse.
+func familiarRef(s string) string {
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return s
+	}
+	repo := familiarRepo(ref.Context().Name())
+	if d, ok := ref.(name.Digest); ok {
+		return repo + "@" + d.DigestStr()
+	}
+	return repo + ":" + ref.Identifier()
+}
+
+// looksLikeImageID reports whether s is (a prefix of) an image id, which is
+// passed through as is rather than read as a name.
+func looksLikeImageID(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) < 12 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// noSuchImage turns the agent's not-found error for ref into docker's
+// wording; other errors come back unchanged.
+func noSuchImage(ref string, err error) error {
+	if !errdefs.IsNotFound(err) {
+		return err
+	}
+	shown := ref
+	if !looksLikeImageID(ref) {
+		shown = familiarRef(ref)
+	}
+	return &kindError{msg: "No such image: " + shown, kind: errdefs.ErrNotFound}
+}
+
+// kindError is an error with docker's exact wording that still answers
+// errdefs.IsX for its kind.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// shortID is docker's 12-hex-digit image id.
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}
