@@ -23,8 +23,11 @@ type agentConn struct {
 	client  *ttrpc.Client
 	dial    stream.Dial
 
-	System agentv1.TTRPCSystemService
-	Images agentv1.TTRPCImagesService
+	System     agentv1.SystemClient
+	Images     agentv1.ImagesClient
+	Containers agentv1.ContainersClient
+	Volumes    agentv1.VolumesService
+	Networks   agentv1.NetworksService
 }
 
 // resolveGlobals fills in the machine name and the state dir from flags and
@@ -103,11 +106,14 @@ func (c *cli) agent(ctx context.Context) (*agentConn, error) {
 	}
 	cl := ttrpc.NewClient(conn)
 	c.conn = &agentConn{
-		machine: m,
-		client:  cl,
-		dial:    dial,
-		System:  agentv1.NewTTRPCSystemClient(cl),
-		Images:  agentv1.NewTTRPCImagesClient(cl),
+		machine:    m,
+		client:     cl,
+		dial:       dial,
+		System:     agentv1.NewSystemClient(cl),
+		Images:     agentv1.NewImagesClient(cl),
+		Containers: agentv1.NewContainersClient(cl),
+		Volumes:    agentv1.NewVolumesClient(cl),
+		Networks:   agentv1.NewNetworksClient(cl),
 	}
 	return c.conn, nil
 }
