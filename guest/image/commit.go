@@ -25,9 +25,8 @@ type pendingImage struct {
 	diffIDs     []v1.Hash
 	chainIDs    []string
 	open        func(i int) (io.ReadCloser, error)
-	// tag and repoDigest are the normalized names to point at the image.
-	tag        string
-	repoDigest string
+	// names are the normalized names to point at the image.
+	names []string
 }
 
 // readImage collects what storeImage needs from a go-containerregistry
@@ -155,17 +154,18 @@ func (s *Store) storeImage(ctx context.Context, pi *pendingImage, report func(Pr
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		old, err := getImage(tx, img.ID)
 		if err == nil {
-			had = pi.tag == "" || contains(old.RepoTags, pi.tag)
+			had = true
+			for _, n := range pi.names {
+				had = had && (contains(old.RepoTags, n) || contains(old.RepoDigests, n))
+			}
 			img.Stored = old.Stored
 		}
 		if err := putImage(tx, img); err != nil {
 			return err
 		}
-		for _, n := range []string{pi.tag, pi.repoDigest} {
-			if n != "" {
-				if err := refsBucket(tx).Put([]byte(n), []byte(img.ID)); err != nil {
-					return err
-				}
+		for _, n := range pi.names {
+			if err := refsBucket(tx).Put([]byte(n), []byte(img.ID)); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -123,10 +123,9 @@ func (s *Store) Pull(ctx context.Context, ref string, opts ...PullOption) (*Imag
 	if err != nil {
 		return nil, registryError(r, err)
 	}
-	pi.repoDigest = r.Name() + "@" + desc.Digest.String()
-	pi.tag = r.TagString()
-	if r.Digest != "" {
-		pi.tag = "" // docker does not tag an image pulled by digest
+	pi.names = []string{r.Name() + "@" + desc.Digest.String()}
+	if r.Digest == "" { // docker does not tag an image pulled by digest
+		pi.names = append(pi.names, r.TagString())
 	}
 	existed, err := s.storeImage(ctx, pi, report)
 	if err != nil {

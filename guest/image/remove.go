@@ -1,0 +1,241 @@
+package image
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	bolt "go.etcd.io/bbolt"
+)
+
+// DeleteItem is one line of rmi / prune output: a name untagged or an
+// image deleted (normalized names; ids as sha256:...).
+type DeleteItem struct {
+	Untagged string
+	Deleted  string
+}
+
+// Tag points target at the image source names and returns the image id and
+// the normalized target.
+func (s *Store) Tag(ctx context.Context, source, target string) (string, string, error) {
+	t, err := ParseReference(target)
+	if err != nil {
+		return "", "", err
+	}
+	if t.Digest != "" {
+		return "", "", fmt.Errorf("refusing to create a tag with a digest reference %q: %w", target, errdefs.ErrInvalidArgument)
+	}
+	s.meta.Lock()
+	defer s.meta.Unlock()
+	var id string
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		id, err = lookup(tx, source)
+		if err != nil {
+			return err
+		}
+		return refsBucket(tx).Put([]byte(t.String()), []byte(id))
+	})
+	return id, t.String(), err
+}
+
+// RemoveOptions are rmi's flags.
+type RemoveOptions struct {
+	Force   bool
+	NoPrune bool
+}
+
+// Remove is docker rmi: by name it untags, deleting the image when its last
+// name goes; by id it deletes the image and all its names. An image named in
+// several repositories, or used by containers, needs Force (ErrConflict
+// otherwise); an image containers use is only untagged, never deleted.
+func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) ([]DeleteItem, error) {
+	s.meta.Lock()
+	var items []DeleteItem
+	var deleted *Image
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		id, err := lookup(tx, ref)
+		if err != nil {
+			return err
+		}
+		img, err := getImage(tx, id)
+		if err != nil {
+			return err
+		}
+		items, deleted, err = s.removeTx(tx, ref, img, opts)
+		return err
+	})
+	s.meta.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if deleted != nil {
+		if _, err := s.GC(ctx); err != nil {
+			log.G(ctx).WithError(err).Warn("image removed; freeing its layers failed")
+		}
+	}
+	return items, nil
+}
+
+func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions) ([]DeleteItem, *Image, error) {
+	short := shortID(img.ID)
+	users := s.containers(img.ID)
+	byName := ""
+	if r, err := ParseReference(ref); err == nil {
+		for _, n := range append(append([]string{}, img.RepoTags...), img.RepoDigests...) {
+			if n == r.String() {
+				byName = n
+			}
+		}
+	}
+	if byName != "" {
+		others := 0
+		for _, t := range img.RepoTags {
+			if t != byName {
+				others++
+			}
+		}
+		if others > 0 {
+			return []DeleteItem{{Untagged: byName}}, nil, refsBucket(tx).Delete([]byte(byName))
+		}
+		if users > 0 && !opts.Force {
+			return nil, nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+				"conflict: unable to remove repository reference %q (must force) - container is using its referenced image %s", FamiliarString(byName), short))
+		}
+	} else {
+		if repos := distinctRepos(img.RepoTags); repos > 1 && !opts.Force {
+			return nil, nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+				"conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", short))
+		}
+		if users > 0 && !opts.Force {
+			return nil, nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+				"conflict: unable to delete %s (must be forced) - image is being used by %d container(s)", short, users))
+		}
+	}
+	var items []DeleteItem
+	for _, n := range append(append([]string{}, img.RepoTags...), img.RepoDigests...) {
+		if err := refsBucket(tx).Delete([]byte(n)); err != nil {
+			return nil, nil, err
+		}
+		items = append(items, DeleteItem{Untagged: n})
+	}
+	if users > 0 {
+		return items, nil, nil // in use: keep the image, now dangling
+	}
+	if err := tx.Bucket(bucketRoot).Bucket(bucketImages).Delete([]byte(img.ID)); err != nil {
+		return nil, nil, err
+	}
+	return append(items, DeleteItem{Deleted: img.ID}), img, nil
+}
+
+func distinctRepos(tags []string) int {
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if r, err := ParseReference(t); err == nil {
+			seen[r.Name()] = true
+		}
+	}
+	return len(seen)
+}
+
+// Prune deletes dangling images (no tag), or with all every image no
+// container uses, then frees their layers and blobs. It returns what was
+// deleted and the bytes reclaimed.
+func (s *Store) Prune(ctx context.Context, all bool, filterArgs []string) ([]DeleteItem, uint64, error) {
+	f, err := parseFilters(filterArgs)
+	if err != nil {
+		return nil, 0, err
+	}
+	if f.dangling != nil || len(f.reference) > 0 {
+		return nil, 0, fmt.Errorf("image prune supports only label filters: %w", errdefs.ErrInvalidArgument)
+	}
+	var items []DeleteItem
+	s.meta.Lock()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		var cands []*Image
+		err := tx.Bucket(bucketRoot).Bucket(bucketImages).ForEach(func(k, _ []byte) error {
+			img, err := getImage(tx, string(k))
+			if err != nil {
+				return err
+			}
+			if (all || len(img.RepoTags) == 0) && f.match(img) && s.containers(img.ID) == 0 {
+				cands = append(cands, img)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, img := range cands {
+			it, _, err := s.removeTx(tx, img.ID, img, RemoveOptions{Force: true})
+			if err != nil {
+				return err
+			}
+			items = append(items, it...)
+		}
+		return nil
+	})
+	s.meta.Unlock()
+	if err != nil {
+		return nil, 0, err
+	}
+	reclaimed, err := s.GC(ctx)
+	return items, reclaimed, err
+}
+
+// GC removes blobs and snapshots that no image references and no running
+// pull or load is creating, and returns the bytes freed.
+func (s *Store) GC(ctx context.Context) (uint64, error) {
+	s.meta.Lock()
+	defer s.meta.Unlock()
+	keep := map[string]bool{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRoot).Bucket(bucketImages).ForEach(func(k, _ []byte) error {
+			img, err := getImage(tx, string(k))
+			if err != nil {
+				return err
+			}
+			keep[img.ID], keep[img.ManifestDigest] = true, true
+			for _, c := range img.ChainIDs {
+				keep[c] = true
+			}
+			for _, l := range img.Layers {
+				keep[l.Digest] = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	var freed uint64
+	snaps, err := s.snaps.List()
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range snaps {
+		if keep[c] || s.leased(c) {
+			continue
+		}
+		n, _ := s.snaps.Usage(c)
+		if err := s.snaps.Remove(c); err != nil {
+			return freed, err
+		}
+		freed += uint64(n)
+	}
+	blobs, err := s.content.List()
+	if err != nil {
+		return freed, err
+	}
+	for _, b := range blobs {
+		if keep[b.String()] || s.leased(b.String()) {
+			continue
+		}
+		n, _ := s.content.Size(b)
+		if err := s.content.Delete(b); err != nil {
+			return freed, err
+		}
+		freed += uint64(n)
+	}
+	return freed, nil
+}
