@@ -64,15 +64,23 @@ func (s *Store) Exists(chainID string) bool {
 }
 
 // Unpack applies the uncompressed layer tar r as the snapshot chainID and
-// returns the unpacked size. If the snapshot already exists (also when
-// another unpack finished first) r is not needed and the existing one wins.
-// The caller must read r to its end itself if it needs all of it consumed.
-func (s *Store) Unpack(ctx context.Context, chainID string, r io.Reader) (int64, error) {
+// returns the unpacked size. verify (may be nil) runs after the tar is
+// applied and before the snapshot is committed; it typically reads the rest
+// of r and checks digests, and its error aborts the unpack. If the snapshot
+// already exists (also when another unpack finished first) the existing one
+// wins; verify still runs.
+func (s *Store) Unpack(ctx context.Context, chainID string, r io.Reader, verify func() error) (int64, error) {
 	final, err := s.dir(chainID)
 	if err != nil {
 		return 0, err
 	}
+	if verify == nil {
+		verify = func() error { return nil }
+	}
 	if s.Exists(chainID) {
+		if err := verify(); err != nil {
+			return 0, err
+		}
 		return s.Usage(chainID)
 	}
 	tmp, err := s.tempDir()
@@ -87,6 +95,9 @@ func (s *Store) Unpack(ctx context.Context, chainID string, r io.Reader) (int64,
 	size, err := Apply(ctx, fs, r)
 	if err != nil {
 		return 0, fmt.Errorf("unpack layer %s: %w", chainID, err)
+	}
+	if err := verify(); err != nil {
+		return 0, err
 	}
 	if err := writeFileSync(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(size, 10))); err != nil {
 		return 0, err
