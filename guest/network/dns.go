@@ -1,0 +1,156 @@
+package network
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/log"
+	"github.com/miekg/dns"
+)
+
+// dnsTTL is the TTL of answers about containers (docker's value).
+const dnsTTL = 600
+
+// forwardTimeout bounds one query to one upstream resolver.
+const forwardTimeout = 2 * time.Second
+
+// dnsHandler answers the queries sent to one network's gateway.
+type dnsHandler struct {
+	// lookup returns the address of a container name, short id or alias on
+	// this network (name is lower case, without the trailing dot).
+	lookup func(name string) (netip.Addr, bool)
+	// upstreams lists the resolvers ("ip:port") other names go to.
+	upstreams func() []string
+}
+
+// ServeDNS implements dns.Handler.
+func (h *dnsHandler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	if len(r.Question) != 1 || r.Opcode != dns.OpcodeQuery {
+		reply := new(dns.Msg)
+		reply.SetRcode(r, dns.RcodeFormatError)
+		_ = w.WriteMsg(reply)
+		return
+	}
+	q := r.Question[0]
+	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	if addr, ok := h.lookup(name); ok && q.Qclass == dns.ClassINET {
+		_ = w.WriteMsg(localAnswer(r, q, addr))
+		return
+	}
+	_ = w.WriteMsg(h.forward(r, w.LocalAddr().Network()))
+}
+
+// localAnswer answers a query about a container: A gets its address, any
+// other type an empty NOERROR answer (the name exists).
+func localAnswer(r *dns.Msg, q dns.Question, addr netip.Addr) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	m.RecursionAvailable = true
+	if q.Qtype == dns.TypeA && addr.Is4() {
+		m.Answer = append(m.Answer, &dns.A{
+			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnsTTL},
+			A:   net.IP(addr.AsSlice()),
+		})
+	}
+	return m
+}
+
+// forward relays r to the upstream resolvers in turn and returns the first
+// answer, or SERVFAIL when none answers.
+func (h *dnsHandler) forward(r *dns.Msg, proto string) *dns.Msg {
+	for _, up := range h.upstreams() {
+		resp, err := exchange(r, proto, up)
+		if err == nil && resp.Truncated && proto == "udp" {
+			resp, err = exchange(r, "tcp", up)
+		}
+		if err == nil {
+			resp.Id = r.Id
+			return resp
+		}
+		log.L.WithError(err).WithField("upstream", up).Debug("dns forward failed")
+	}
+	m := new(dns.Msg)
+	m.SetRcode(r, dns.RcodeServerFailure)
+	m.RecursionAvailable = true
+	return m
+}
+
+func exchange(r *dns.Msg, proto, upstream string) (*dns.Msg, error) {
+	if proto != "tcp" {
+		proto = "udp"
+	}
+	c := &dns.Client{Net: proto, Timeout: forwardTimeout}
+	ctx, cancel := context.WithTimeout(context.Background(), forwardTimeout)
+	defer cancel()
+	resp, _, err := c.ExchangeContext(ctx, r, upstream)
+	return resp, err
+}
+
+// dnsServer is one network's embedded DNS server (UDP and TCP on the same
+// address).
+type dnsServer struct {
+	udp, tcp *dns.Server
+	wg       sync.WaitGroup
+}
+
+// startDNS serves h on pc and l until stop is called. It returns once both
+// servers run, so that a query sent right after it is answered.
+func startDNS(h dns.Handler, pc net.PacketConn, l net.Listener) *dnsServer {
+	s := &dnsServer{
+		udp: &dns.Server{PacketConn: pc, Handler: h},
+		tcp: &dns.Server{Listener: l, Handler: h, ReadTimeout: 5 * time.Second},
+	}
+	ready := make(chan struct{}, 2)
+	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+		srv.NotifyStartedFunc = func() { ready <- struct{}{} }
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.ActivateAndServe(); err != nil {
+				ready <- struct{}{} // failed to start: do not block the caller
+			}
+		}()
+	}
+	<-ready
+	<-ready
+	return s
+}
+
+// stop closes the sockets and waits for the serving goroutines.
+func (s *dnsServer) stop() {
+	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+		if err := srv.Shutdown(); err != nil {
+			// Not started yet: close the socket directly so Serve returns.
+			if srv.PacketConn != nil {
+				srv.PacketConn.Close()
+			}
+			if srv.Listener != nil {
+				srv.Listener.Close()
+			}
+		}
+	}
+	s.wg.Wait()
+}
+
+// upstreamAddrs turns resolver addresses into "ip:port" forms, dropping
+// those in skip (our own listeners: forwarding there would loop).
+func upstreamAddrs(list []string, skip map[netip.Addr]bool) []string {
+	var out []string
+	for _, s := range list {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			if !skip[ap.Addr()] {
+				out = append(out, ap.String())
+			}
+			continue
+		}
+		if a, err := netip.ParseAddr(s); err == nil && !skip[a] {
+			out = append(out, netip.AddrPortFrom(a, 53).String())
+		}
+	}
+	return out
+}

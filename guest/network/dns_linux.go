@@ -1,0 +1,80 @@
+package network
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// startDNS starts the embedded DNS server of a user-defined network on its
+// gateway address, port 53; m.mu held. Other networks get none.
+func (m *Manager) startDNS(ctx context.Context, n *Network) error {
+	if m.opts.DisableDNS || !n.UserDefined() || m.dns[n.ID] != nil {
+		return nil
+	}
+	addr := netip.AddrPortFrom(n.Gateway, 53).String()
+	pc, l, err := listenDNS(ctx, m.ns, addr)
+	if err != nil {
+		return err
+	}
+	id := n.ID
+	h := &dnsHandler{
+		lookup:    func(name string) (netip.Addr, bool) { return m.lookup(id, name) },
+		upstreams: m.upstreams,
+	}
+	m.dns[n.ID] = startDNS(h, pc, l)
+	return nil
+}
+
+// lookup finds name among the endpoints of network id: container names,
+// 12-digit short ids, full ids and aliases, case-insensitively.
+func (m *Manager) lookup(id, name string) (netip.Addr, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := m.nets[id]
+	if n == nil || name == "" {
+		return netip.Addr{}, false
+	}
+	for _, e := range n.Endpoints {
+		if !e.IP.IsValid() {
+			continue
+		}
+		if strings.EqualFold(e.Name, name) || e.ContainerID == name || shortID(e.ContainerID) == name {
+			return e.IP.Addr(), true
+		}
+		for _, a := range e.Aliases {
+			if strings.EqualFold(a, name) {
+				return e.IP.Addr(), true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// upstreams returns the resolvers non-local queries go to: Options.Upstreams
+// or the nameservers of the host's resolv.conf (read on each query, so a
+// changed file applies at once), never one of our own DNS addresses.
+// Loopback resolvers are kept: forwarding happens from the agent process's
+// namespace, where they are reachable.
+func (m *Manager) upstreams() []string {
+	m.mu.RLock()
+	own := map[netip.Addr]bool{}
+	for _, n := range m.nets {
+		if n.UserDefined() {
+			own[n.Gateway] = true
+		}
+	}
+	m.mu.RUnlock()
+	list := m.opts.Upstreams
+	if len(list) == 0 {
+		data, err := os.ReadFile(m.opts.ResolvConfPath)
+		if err != nil {
+			return nil
+		}
+		for _, a := range parseResolvConf(data).nameservers {
+			list = append(list, a.String())
+		}
+	}
+	return upstreamAddrs(list, own)
+}

@@ -1,0 +1,296 @@
+package network
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/containerd/errdefs"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// loopbackIndex is the ifindex of "lo" in every network namespace.
+const loopbackIndex = 1
+
+// Attach connects the container whose network namespace is at netnsPath to
+// the network ref and returns the endpoint. On a bridge network it creates a
+// veth pair (host side on the bridge, peer inside as eth0, eth1, …), gives
+// the peer its address and MAC, brings it and lo up and routes through the
+// gateway. On "none" it only brings lo up; on "host" it records the
+// endpoint (netnsPath is ignored).
+func (m *Manager) Attach(ctx context.Context, ref, containerID, netnsPath string, opts AttachOptions) (*Endpoint, error) {
+	if containerID == "" {
+		return nil, invalid("attach: no container id given")
+	}
+	ep, n, err := m.reserve(ref, containerID, opts)
+	if err != nil {
+		return nil, err
+	}
+	switch n.Driver {
+	case DriverBridge:
+		err = m.plumb(ep, n, netnsPath)
+	case DriverNull:
+		err = loopbackUp(netnsPath)
+	}
+	if err != nil {
+		m.release(ctx, n.ID, containerID)
+		return nil, fmt.Errorf("attach container %s to network %s: %w", shortID(containerID), n.Name, err)
+	}
+	return ep, nil
+}
+
+// netSnapshot is what plumbing needs of a network, copied under the lock.
+type netSnapshot struct {
+	ID, Name, Bridge, Driver string
+	Gateway                  netip.Addr
+	Internal                 bool
+	MTU, BridgeIndex         int
+}
+
+// reserve records the endpoint (allocating its address) before any kernel
+// work, so that concurrent attaches never get the same address.
+func (m *Manager) reserve(ref, containerID string, opts AttachOptions) (*Endpoint, netSnapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.checkOpen(); err != nil {
+		return nil, netSnapshot{}, err
+	}
+	n, err := m.resolve(ref)
+	if err != nil {
+		return nil, netSnapshot{}, err
+	}
+	if _, ok := n.Endpoints[containerID]; ok {
+		return nil, netSnapshot{}, newError(errdefs.ErrConflict,
+			"endpoint with name %s already exists in network %s", nameOr(opts.Name, containerID), n.Name)
+	}
+	ep := &Endpoint{ID: newID(), NetworkID: n.ID, ContainerID: containerID, Name: opts.Name, Aliases: opts.Aliases}
+	if n.Driver == DriverBridge {
+		if err := m.addressEndpoint(ep, n, opts); err != nil {
+			return nil, netSnapshot{}, err
+		}
+	}
+	n.Endpoints[containerID] = ep
+	if err := m.st.put(n); err != nil {
+		delete(n.Endpoints, containerID)
+		return nil, netSnapshot{}, err
+	}
+	snap := netSnapshot{ID: n.ID, Name: n.Name, Bridge: n.Bridge, Driver: n.Driver, Gateway: n.Gateway,
+		Internal: n.Internal, MTU: n.MTU, BridgeIndex: m.brIndex[n.ID]}
+	c := *ep
+	return &c, snap, nil
+}
+
+// addressEndpoint fills in IP, MAC, interface and veth names; m.mu held.
+func (m *Manager) addressEndpoint(ep *Endpoint, n *Network, opts AttachOptions) error {
+	var want netip.Addr
+	if opts.IP != "" {
+		if n.Name == NameBridge {
+			return invalid("user specified IP address is supported on user defined networks only")
+		}
+		var err error
+		if want, err = netip.ParseAddr(opts.IP); err != nil || !want.Is4() {
+			return invalid("invalid IPv4 address %q", opts.IP)
+		}
+	}
+	ip, err := allocate(n, want)
+	if err != nil {
+		return err
+	}
+	mac := macFromIP(ip)
+	if opts.MAC != "" {
+		if mac, err = parseMAC(opts.MAC); err != nil {
+			return err
+		}
+	}
+	ep.IP = netip.PrefixFrom(ip, n.Subnet.Bits())
+	ep.Gateway = n.Gateway
+	ep.MAC = mac.String()
+	ep.IfName = opts.IfName
+	if ep.IfName == "" {
+		ep.IfName = m.nextIfName(ep.ContainerID)
+	}
+	ep.HostVeth = vethName(n.ID, ep.ContainerID)
+	return nil
+}
+
+// nextIfName returns the lowest ethN the container does not use yet.
+func (m *Manager) nextIfName(containerID string) string {
+	used := map[string]bool{}
+	for _, n := range m.nets {
+		if e := n.Endpoints[containerID]; e != nil {
+			used[e.IfName] = true
+		}
+	}
+	for i := 0; ; i++ {
+		if name := fmt.Sprintf("eth%d", i); !used[name] {
+			return name
+		}
+	}
+}
+
+// vethName is the host side's name: stable for a (network, container) pair
+// so that a leftover from a crash can be found and replaced.
+func vethName(networkID, containerID string) string {
+	sum := sha256.Sum256([]byte(networkID + "/" + containerID))
+	return "veth" + hex.EncodeToString(sum[:])[:7]
+}
+
+func nameOr(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return shortID(id)
+}
+
+// plumb creates and configures the veth pair of ep.
+func (m *Manager) plumb(ep *Endpoint, n netSnapshot, netnsPath string) error {
+	ns, err := netns.GetFromPath(netnsPath)
+	if err != nil {
+		return fmt.Errorf("open network namespace %s: %w", netnsPath, err)
+	}
+	defer ns.Close()
+	if err := m.addVeth(ep, n, ns); err != nil {
+		return err
+	}
+	if err := configureInside(ep, n, ns); err != nil {
+		_ = m.nl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
+		return err
+	}
+	return nil
+}
+
+// addVeth creates the pair in one request: host side up and on the bridge,
+// peer created directly inside ns under its final name and MAC.
+func (m *Manager) addVeth(ep *Endpoint, n netSnapshot, ns netns.NsHandle) error {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = ep.HostVeth
+	attrs.MTU = n.MTU
+	attrs.MasterIndex = n.BridgeIndex
+	attrs.Flags = net.FlagUp
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: ep.IfName,
+		PeerHardwareAddr: ep.HardwareAddr(), PeerNamespace: netlink.NsFd(ns)}
+	err := m.nl.LinkAdd(veth)
+	if errors.Is(err, unix.EEXIST) {
+		// A leftover of an attach interrupted by a crash: replace it.
+		_ = m.nl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
+		err = m.nl.LinkAdd(veth)
+	}
+	if err != nil {
+		return fmt.Errorf("create veth pair %s/%s: %w", ep.HostVeth, ep.IfName, err)
+	}
+	return nil
+}
+
+// configureInside sets the address, brings the interface and lo up and adds
+// the default route, all through a netlink socket opened inside ns.
+func configureInside(ep *Endpoint, n netSnapshot, ns netns.NsHandle) error {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("open rtnetlink in container namespace: %w", err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(ep.IfName)
+	if err != nil {
+		return fmt.Errorf("find %s in container namespace: %w", ep.IfName, err)
+	}
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipNet(ep.IP)}); err != nil {
+		return fmt.Errorf("add address %s to %s: %w", ep.IP, ep.IfName, err)
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", ep.IfName, err)
+	}
+	if err := h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: loopbackIndex}}); err != nil {
+		return fmt.Errorf("set lo up: %w", err)
+	}
+	if n.Internal {
+		return nil // no way out: no default route
+	}
+	route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.IP(n.Gateway.AsSlice())}
+	if err := h.RouteAdd(route); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("add default route via %s: %w", n.Gateway, err)
+	}
+	return nil
+}
+
+// loopbackUp brings lo up in the namespace at path (the "none" network).
+func loopbackUp(path string) error {
+	if path == "" {
+		return nil
+	}
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open network namespace %s: %w", path, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("open rtnetlink in container namespace: %w", err)
+	}
+	defer h.Close()
+	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: loopbackIndex}})
+}
+
+// Detach disconnects the container from the network ref: it deletes the
+// veth pair (if the namespace still holds it) and releases the address.
+func (m *Manager) Detach(ctx context.Context, ref, containerID string) error {
+	m.mu.RLock()
+	n, err := m.resolve(ref)
+	var ep *Endpoint
+	var name, id string
+	if err == nil {
+		ep, name, id = n.Endpoints[containerID], n.Name, n.ID
+	}
+	m.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if ep == nil {
+		return newError(errdefs.ErrNotFound, "container %s is not connected to network %s", shortID(containerID), name)
+	}
+	if ep.HostVeth != "" {
+		err := m.nl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("detach container %s from network %s: delete %s: %w", shortID(containerID), name, ep.HostVeth, err)
+		}
+	}
+	return m.release(ctx, id, containerID)
+}
+
+// release forgets the endpoint of containerID on network id, freeing its
+// address.
+func (m *Manager) release(ctx context.Context, id, containerID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.nets[id]
+	if n == nil || n.Endpoints[containerID] == nil {
+		return nil
+	}
+	ep := n.Endpoints[containerID]
+	delete(n.Endpoints, containerID)
+	if err := m.st.put(n); err != nil {
+		n.Endpoints[containerID] = ep
+		logger(ctx).WithError(err).Warn("could not release endpoint")
+		return err
+	}
+	return nil
+}
+
+// Endpoints returns the container's endpoints on every network.
+func (m *Manager) Endpoints(containerID string) []*Endpoint {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []*Endpoint
+	for _, n := range m.nets {
+		if e := n.Endpoints[containerID]; e != nil {
+			c := *e
+			out = append(out, &c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,229 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Manager owns the networks of one agent. It is safe for concurrent use.
+type Manager struct {
+	opts Options
+	st   store
+	ns   netns.NsHandle  // the namespace bridges, rules and DNS live in
+	nl   *netlink.Handle // rtnetlink socket in ns
+
+	mu      sync.RWMutex
+	nets    map[string]*Network   // by id
+	brIndex map[string]int        // bridge ifindex by network id
+	dns     map[string]*dnsServer // by network id
+	closed  bool
+}
+
+// New opens the networks stored in opts.DB and brings the kernel in line
+// with them: the predefined networks exist, every bridge exists (existing
+// ones are reused, so running containers keep their connectivity), the
+// nftables table is rebuilt, IPv4 forwarding is on and the embedded DNS
+// servers run.
+func New(ctx context.Context, opts Options) (*Manager, error) {
+	if opts.DB == nil {
+		return nil, errors.New("network: no database given")
+	}
+	setDefaults(&opts)
+	m := &Manager{
+		opts:    opts,
+		st:      store{db: opts.DB},
+		brIndex: map[string]int{},
+		dns:     map[string]*dnsServer{},
+	}
+	var err error
+	if m.ns, err = openNS(opts.NetNS); err != nil {
+		return nil, err
+	}
+	if m.nl, err = netlink.NewHandleAt(m.ns); err != nil {
+		m.ns.Close()
+		return nil, fmt.Errorf("network: open rtnetlink: %w", err)
+	}
+	if err := m.restore(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func setDefaults(o *Options) {
+	if o.DefaultBridge == "" {
+		o.DefaultBridge = DefaultBridgeName
+	}
+	if len(o.AddressPools) == 0 {
+		o.AddressPools = DefaultAddressPools()
+	}
+	if o.MTU == 0 {
+		o.MTU = 1500
+	}
+	if o.ResolvConfPath == "" {
+		o.ResolvConfPath = "/etc/resolv.conf"
+	}
+}
+
+// restore loads the store and sets up everything it describes.
+func (m *Manager) restore(ctx context.Context) error {
+	if err := m.st.init(); err != nil {
+		return fmt.Errorf("network store: %w", err)
+	}
+	nets, err := m.st.load()
+	if err != nil {
+		return err
+	}
+	m.nets = nets
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensurePredefined(); err != nil {
+		return err
+	}
+	for _, n := range m.nets {
+		if n.Driver != DriverBridge {
+			continue
+		}
+		if err := m.ensureBridge(n); err != nil {
+			return err
+		}
+	}
+	if err := m.syncNAT(); err != nil {
+		return err
+	}
+	if err := enableForwarding(m.ns); err != nil {
+		return err
+	}
+	for _, n := range m.nets {
+		if err := m.startDNS(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensurePredefined creates the records of "bridge", "host" and "none" on
+// first start.
+func (m *Manager) ensurePredefined() error {
+	have := map[string]bool{}
+	for _, n := range m.nets {
+		have[n.Name] = true
+	}
+	for _, name := range []string{NameBridge, NameHost, NameNone} {
+		if have[name] {
+			continue
+		}
+		n, err := m.newPredefined(name)
+		if err != nil {
+			return err
+		}
+		if err := m.st.put(n); err != nil {
+			return err
+		}
+		m.nets[n.ID] = n
+	}
+	return nil
+}
+
+func (m *Manager) newPredefined(name string) (*Network, error) {
+	n := &Network{ID: newID(), Name: name, Created: time.Now().UTC(), Endpoints: map[string]*Endpoint{}}
+	switch name {
+	case NameHost:
+		n.Driver = DriverHost
+	case NameNone:
+		n.Driver = DriverNull
+	default:
+		n.Driver = DriverBridge
+		n.Bridge = m.opts.DefaultBridge
+		n.MTU = m.opts.MTU
+		subnet, gw, _, err := ipamConfig(CreateOptions{Subnet: m.opts.DefaultSubnet}, m.autoSubnet)
+		if err != nil {
+			return nil, fmt.Errorf("default bridge network: %w", err)
+		}
+		n.Subnet, n.Gateway = subnet, gw
+		n.Options = map[string]string{OptBridgeName: n.Bridge, OptMTU: fmt.Sprint(n.MTU)}
+	}
+	return n, nil
+}
+
+// autoSubnet picks a free subnet from the address pools: one overlapping
+// neither another network nor a route or address of this namespace.
+func (m *Manager) autoSubnet() (netip.Prefix, error) {
+	used, err := m.hostPrefixes()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	for _, n := range m.nets {
+		used = append(used, n.Subnet)
+	}
+	return pickSubnet(m.opts.AddressPools, used)
+}
+
+// Close stops the embedded DNS servers and releases the Manager's sockets.
+// Bridges, veths and nftables rules stay: running containers need them.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	for id, s := range m.dns {
+		s.stop()
+		delete(m.dns, id)
+	}
+	if m.nl != nil {
+		m.nl.Close()
+	}
+	return m.ns.Close()
+}
+
+// ResolvConf returns the /etc/resolv.conf for a container on the network
+// ref: the embedded DNS server for user-defined networks, the host's own
+// file on "host", and the host's non-loopback resolvers (or docker's public
+// fallback) otherwise.
+func (m *Manager) ResolvConf(ref string) ([]byte, error) {
+	m.mu.RLock()
+	n, err := m.resolve(ref)
+	var gw string
+	var user bool
+	if err == nil {
+		gw, user = n.Gateway.String(), n.UserDefined()
+	}
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(m.opts.ResolvConfPath)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("read host resolver configuration: %w", err)
+	}
+	switch {
+	case n.Driver == DriverHost:
+		return data, nil
+	case user && !m.opts.DisableDNS:
+		return containerResolvConf(parseResolvConf(data), []string{gw}, "ndots:0"), nil
+	default:
+		return containerResolvConf(parseResolvConf(data), bridgeNameservers(parseResolvConf(data))), nil
+	}
+}
+
+// checkOpen fails once the Manager is closed; m.mu must be held.
+func (m *Manager) checkOpen() error {
+	if m.closed {
+		return fmt.Errorf("network manager is closed: %w", errdefs.ErrUnavailable)
+	}
+	return nil
+}
+
+func logger(ctx context.Context) *log.Entry { return log.G(ctx).WithField("module", "network") }
