@@ -10,7 +10,6 @@ package driver
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -19,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/host/internal/errkind"
 )
 
 // Instance is what a driver knows about the machine it runs. It is built by
@@ -177,14 +178,14 @@ func (r *Registry) Get(name string) (Factory, error) {
 	oses, known := platforms[name]
 	switch {
 	case !ok && !known:
-		return nil, fmt.Errorf("unknown driver %q; known drivers: %s: %w",
-			name, strings.Join(r.Known(), ", "), errdefs.ErrInvalidArgument)
+		return nil, errkind.New(errdefs.ErrInvalidArgument, "unknown driver %q; known drivers: %s",
+			name, strings.Join(r.Known(), ", "))
 	case known && !slices.Contains(oses, r.goos):
-		return nil, fmt.Errorf("driver %q does not run on %s (it runs on %s); use --driver %s: %w",
-			name, r.goos, strings.Join(oses, ", "), r.Default(), errdefs.ErrNotImplemented)
+		return nil, errkind.New(errdefs.ErrNotImplemented, "driver %q does not run on %s (it runs on %s); use --driver %s",
+			name, r.goos, strings.Join(oses, ", "), r.Default())
 	case !ok:
-		return nil, fmt.Errorf("driver %q is not part of this build of berth yet: %w",
-			name, errdefs.ErrNotImplemented)
+		return nil, errkind.New(errdefs.ErrNotImplemented, "driver %q is not part of this build of berth yet",
+			name)
 	}
 	if err := f.Available(); err != nil {
 		return nil, err

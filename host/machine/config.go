@@ -13,6 +13,8 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/host/internal/errkind"
+
 	"github.com/berth-dev/berth/host/internal/atomicfile"
 )
 
@@ -48,8 +50,8 @@ type Config struct {
 // ValidateName checks that name can name a machine.
 func ValidateName(name string) error {
 	if len(name) > maxNameLen || !nameRE.MatchString(name) {
-		return fmt.Errorf("invalid machine name %q: use 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit: %w",
-			name, maxNameLen, errdefs.ErrInvalidArgument)
+		return errkind.New(errdefs.ErrInvalidArgument, "invalid machine name %q: use 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit",
+			name, maxNameLen)
 	}
 	return nil
 }
@@ -75,13 +77,13 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case c.Driver == "":
-		return fmt.Errorf("machine %q: no driver given: %w", c.Name, errdefs.ErrInvalidArgument)
+		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: no driver given", c.Name)
 	case c.CPUs < 1:
-		return fmt.Errorf("machine %q: cpus must be at least 1, not %d: %w", c.Name, c.CPUs, errdefs.ErrInvalidArgument)
+		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: cpus must be at least 1, not %d", c.Name, c.CPUs)
 	case c.Memory < 128<<20:
-		return fmt.Errorf("machine %q: memory must be at least 128MiB: %w", c.Name, errdefs.ErrInvalidArgument)
+		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: memory must be at least 128MiB", c.Name)
 	case c.Disk < 1<<30:
-		return fmt.Errorf("machine %q: disk must be at least 1GiB: %w", c.Name, errdefs.ErrInvalidArgument)
+		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: disk must be at least 1GiB", c.Name)
 	}
 	return nil
 }

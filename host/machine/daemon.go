@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/host/internal/errkind"
 	"github.com/containerd/log"
 	"github.com/containerd/ttrpc"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -66,7 +68,7 @@ func (s *Store) RunDaemon(ctx context.Context, name string, logw io.Writer) erro
 	l, err := lockFile(lctx, filepath.Join(m.dir, daemonLock))
 	cancel()
 	if err != nil {
-		return fmt.Errorf("machine %q already has a daemon (%v): %w", name, err, errdefs.ErrAlreadyExists)
+		return errkind.New(errdefs.ErrAlreadyExists, "machine %q already has a daemon (%v)", name, err)
 	}
 	defer l.Unlock()
 	f, err := s.drivers.Get(m.Config.Driver)

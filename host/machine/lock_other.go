@@ -4,17 +4,18 @@ package machine
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/host/internal/errkind"
 )
 
 // fileLock is not implemented here yet (Windows will use LockFileEx).
 type fileLock struct{}
 
 func lockFile(ctx context.Context, path string) (*fileLock, error) {
-	return nil, fmt.Errorf("machines cannot be started on %s by this build of berth yet: %w", runtime.GOOS, errdefs.ErrNotImplemented)
+	return nil, errkind.New(errdefs.ErrNotImplemented, "machines cannot be started on %s by this build of berth yet", runtime.GOOS)
 }
 
 // Unlock does nothing.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/host/internal/errkind"
+
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
@@ -164,7 +166,7 @@ func (s *Store) Stop(ctx context.Context, name string) error {
 		return nil
 	}
 	if st.PID <= 0 {
-		return fmt.Errorf("machine %q: the daemon runs but its pid is unknown; see %s: %w", name, m.LogPath(), errdefs.ErrUnknown)
+		return errkind.New(errdefs.ErrUnknown, "machine %q: the daemon runs but its pid is unknown; see %s", name, m.LogPath())
 	}
 	if err := terminate(st.PID); err != nil {
 		return fmt.Errorf("machine %q: stop daemon (pid %d): %w", name, st.PID, err)
@@ -181,7 +183,7 @@ func (s *Store) Stop(ctx context.Context, name string) error {
 	kctx, kcancel := context.WithTimeout(ctx, 5*time.Second)
 	defer kcancel()
 	if !waitUnlocked(kctx, m) {
-		return fmt.Errorf("machine %q: daemon (pid %d) does not exit: %w", name, st.PID, errdefs.ErrUnknown)
+		return errkind.New(errdefs.ErrUnknown, "machine %q: daemon (pid %d) does not exit", name, st.PID)
 	}
 	return nil
 }

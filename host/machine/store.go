@@ -15,6 +15,8 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/host/internal/errkind"
+
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/transport"
 	"github.com/berth-dev/berth/proto/stream"
@@ -131,7 +133,7 @@ func (s *Store) Create(ctx context.Context, cfg Config) (*Machine, error) {
 	dir := s.machineDir(cfg.Name)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("machine %q already exists: %w", cfg.Name, errdefs.ErrAlreadyExists)
+			return nil, errkind.New(errdefs.ErrAlreadyExists, "machine %q already exists", cfg.Name)
 		}
 		return nil, fmt.Errorf("create machine %q: %w", cfg.Name, err)
 	}
@@ -177,7 +179,7 @@ func (s *Store) Get(name string) (*Machine, error) {
 	dir := s.machineDir(name)
 	cfg, err := loadConfig(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("machine %q does not exist; create it with: berth machine init %s: %w", name, name, errdefs.ErrNotFound)
+		return nil, errkind.New(errdefs.ErrNotFound, "machine %q does not exist; create it with: berth machine init %s", name, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("machine %q: %w", name, err)
@@ -219,8 +221,8 @@ func (s *Store) Remove(ctx context.Context, name string, force bool) error {
 	}
 	if st := m.State(); st.Running() {
 		if !force {
-			return fmt.Errorf("machine %q is running; stop it first (berth machine stop %s) or use -f: %w",
-				name, name, errdefs.ErrFailedPrecondition)
+			return errkind.New(errdefs.ErrFailedPrecondition, "machine %q is running; stop it first (berth machine stop %s) or use -f",
+				name, name)
 		}
 		if err := s.Stop(ctx, name); err != nil {
 			return err

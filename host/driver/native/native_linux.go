@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/host/internal/errkind"
 	"github.com/containerd/log"
 
 	"github.com/berth-dev/berth/host/driver"
@@ -35,11 +37,13 @@ type Driver struct {
 
 var _ driver.Driver = (*Driver)(nil)
 
+// geteuid is os.Geteuid, replaceable by tests.
+var geteuid = os.Geteuid
+
 // Available fails when not running as root.
 func (Factory) Available() error {
-	if os.Geteuid() != 0 {
-		return fmt.Errorf("the native driver needs root (overlayfs, namespaces, nftables); run berth as root, e.g. with sudo: %w",
-			errdefs.ErrFailedPrecondition)
+	if geteuid() != 0 {
+		return errkind.New(errdefs.ErrFailedPrecondition, "the native driver needs root (overlayfs, namespaces, nftables); run berth as root, e.g. with sudo")
 	}
 	return nil
 }
@@ -60,7 +64,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.proc != nil {
-		return nil, fmt.Errorf("agent of machine %q already runs (pid %d): %w", d.inst.Name, d.proc.Pid, errdefs.ErrAlreadyExists)
+		return nil, errkind.New(errdefs.ErrAlreadyExists, "agent of machine %q already runs (pid %d)", d.inst.Name, d.proc.Pid)
 	}
 	bin, err := FindAgent()
 	if err != nil {
@@ -150,7 +154,7 @@ func (d *Driver) Delete(ctx context.Context) error {
 	running := d.proc != nil
 	d.mu.Unlock()
 	if running {
-		return fmt.Errorf("agent of machine %q is running; stop it first: %w", d.inst.Name, errdefs.ErrFailedPrecondition)
+		return errkind.New(errdefs.ErrFailedPrecondition, "agent of machine %q is running; stop it first", d.inst.Name)
 	}
 	var errs []error
 	for _, p := range []string{filepath.Join(d.inst.Dir, dataDir), SocketPath(d.inst), filepath.Join(d.inst.Dir, agentPID)} {
@@ -174,7 +178,7 @@ func FindAgent() (string, error) {
 	if p, err := exec.LookPath(AgentBinary); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%s not found beside %s or on PATH; run make build: %w", AgentBinary, self, errdefs.ErrNotFound)
+	return "", errkind.New(errdefs.ErrNotFound, "%s not found beside %s or on PATH; run make build", AgentBinary, self)
 }
 
 // killLeftover stops an agent that a previous daemon started and that

@@ -4,10 +4,11 @@ package native
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/host/internal/errkind"
 
 	"github.com/berth-dev/berth/host/driver"
 )
@@ -20,7 +21,7 @@ type Driver struct {
 var _ driver.Driver = (*Driver)(nil)
 
 func errNotLinux() error {
-	return fmt.Errorf("the native driver runs only on Linux, not %s: %w", runtime.GOOS, errdefs.ErrNotImplemented)
+	return errkind.New(errdefs.ErrNotImplemented, "the native driver runs only on Linux, not %s", runtime.GOOS)
 }
 
 // Available always fails: there is no native driver here.

@@ -1,0 +1,67 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/host/machine"
+)
+
+type machineInitOptions struct {
+	driver   string
+	cpus     int
+	memory   string
+	disk     string
+	insecure []string
+}
+
+func (c *cli) newMachineInitCommand() *cobra.Command {
+	var o machineInitOptions
+	cmd := &cobra.Command{
+		Use:   "init [NAME]",
+		Short: "Create a machine",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := o.config(c.machineArg(args))
+			if err != nil {
+				return flagError(cmd, err)
+			}
+			return c.machineInit(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.driver, "driver", "", `driver that runs the machine: native (Linux), qemu, vz (macOS), hcs (Windows) (default: the OS's)`)
+	f.IntVar(&o.cpus, "cpus", machine.DefaultCPUs, "number of CPUs (VM drivers)")
+	f.StringVar(&o.memory, "memory", units.BytesSize(machine.DefaultMemory), "memory size, e.g. 4GiB (VM drivers)")
+	f.StringVar(&o.disk, "disk", units.BytesSize(machine.DefaultDisk), "data disk size, e.g. 100GiB (VM drivers)")
+	f.StringArrayVar(&o.insecure, "insecure-registry", nil, "registry that may be reached over plain HTTP (repeatable)")
+	return cmd
+}
+
+// config turns the flags into a machine config.
+func (o machineInitOptions) config(name string) (machine.Config, error) {
+	cfg := machine.Config{Name: name, Driver: o.driver, CPUs: o.cpus, InsecureRegistries: o.insecure}
+	var err error
+	if cfg.Memory, err = units.RAMInBytes(o.memory); err != nil {
+		return cfg, fmt.Errorf("invalid --memory %q: %w", o.memory, err)
+	}
+	if cfg.Disk, err = units.RAMInBytes(o.disk); err != nil {
+		return cfg, fmt.Errorf("invalid --disk %q: %w", o.disk, err)
+	}
+	if o.cpus < 1 {
+		return cfg, fmt.Errorf("invalid --cpus %d: must be at least 1", o.cpus)
+	}
+	return cfg, nil
+}
+
+func (c *cli) machineInit(ctx context.Context, cfg machine.Config) error {
+	m, err := c.machines().Create(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, m.Name)
+	return nil
+}

@@ -1,0 +1,138 @@
+package native
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/host/driver"
+	"github.com/berth-dev/berth/host/driver/drivertest"
+	"github.com/berth-dev/berth/host/internal/testbin"
+	"github.com/berth-dev/berth/host/internal/testenv"
+)
+
+// agentNote says whether the tests run the real agent.
+var agentNote string
+
+func TestMain(m *testing.M) {
+	testbin.RunFakeAgent()
+	dir, err := os.MkdirTemp("", "berth-native-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	real, why, err := testbin.Agent(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot provide berth-agent:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	agentNote = "real berth-agent"
+	if !real {
+		agentNote = fmt.Sprintf("FAKE agent (the real one does not build: %v)", firstLine(why))
+	}
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func newDriver(t *testing.T) driver.Driver {
+	d, err := Factory{}.New(driver.Instance{Name: "t", Dir: t.TempDir(), Log: testLog{t}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return d
+}
+
+// testLog sends the agent's output to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Logf("agent: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestDriverSuite(t *testing.T) {
+	testenv.RequiresRoot(t)
+	t.Log("using", agentNote)
+	drivertest.Run(t, newDriver)
+}
+
+func TestAgentArgs(t *testing.T) {
+	d := &Driver{inst: driver.Instance{Name: "m1", Dir: "/x/m1", InsecureRegistries: []string{"r1:5000", "r2"}}}
+	got := strings.Join(d.args(), " ")
+	want := "--data-dir /x/m1/data --socket /x/m1/agent.sock --name m1 --insecure-registry r1:5000 --insecure-registry r2"
+	if got != want {
+		t.Errorf("args = %q\nwant  %q", got, want)
+	}
+}
+
+func TestAgentNotFound(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := FindAgent()
+	if !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "run make build") {
+		t.Fatalf("FindAgent with no agent = %v, want a not-found error saying to run make build", err)
+	}
+}
+
+// TestLeftoverAgentStopped: an agent that outlived its daemon (pid file
+// left behind) is stopped by the next Start, which then succeeds.
+func TestLeftoverAgentStopped(t *testing.T) {
+	testenv.RequiresRoot(t)
+	dir := t.TempDir()
+	d1 := &Driver{inst: driver.Instance{Name: "t", Dir: dir}}
+	if _, err := d1.Start(context.Background()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { d1.Stop(context.Background()) })
+	b, err := os.ReadFile(filepath.Join(dir, agentPID))
+	if err != nil {
+		t.Fatalf("no pid file after Start: %v", err)
+	}
+	// A second driver value for the same machine, as a new daemon would have.
+	d2 := &Driver{inst: driver.Instance{Name: "t", Dir: dir}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exited, err := d2.Start(ctx)
+	if err != nil {
+		t.Fatalf("Start with a leftover agent (pid %s): %v", strings.TrimSpace(string(b)), err)
+	}
+	t.Cleanup(func() { d2.Stop(context.Background()) })
+	select {
+	case err := <-exited:
+		t.Fatalf("new agent exited: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if d1.proc != nil {
+		select {
+		case <-d1.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("leftover agent still runs")
+		}
+	}
+}
+
+func TestNotRootRefused(t *testing.T) {
+	geteuid = func() int { return 1000 }
+	t.Cleanup(func() { geteuid = os.Geteuid })
+	err := Factory{}.Available()
+	if !errdefs.IsFailedPrecondition(err) || !strings.Contains(err.Error(), "the native driver needs root") {
+		t.Fatalf("Available as non-root = %v", err)
+	}
+	d := &Driver{inst: driver.Instance{Name: "t", Dir: t.TempDir()}}
+	if _, err := d.Start(context.Background()); !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("Start as non-root = %v, want the needs-root error", err)
+	}
+}

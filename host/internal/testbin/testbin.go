@@ -1,0 +1,88 @@
+// Package testbin builds berth's binaries for host tests that run them as
+// processes, and stands in the fake agent when the real one cannot be built.
+package testbin
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/berth-dev/berth/host/internal/fakeagent"
+)
+
+// AgentName is the file name the native driver looks for.
+const AgentName = "berth-agent"
+
+// Build runs `go build -o dir/ pkg` (pkg like "./cmd/berth") in the module
+// root and returns the binary's path.
+func Build(dir, pkg string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+	}
+	return filepath.Join(dir, filepath.Base(pkg)), nil
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the berth module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// Agent puts a berth-agent in dir: the real one when it builds, else a copy
+// of the running test binary, which must call RunFakeAgent first thing in
+// TestMain. It reports which one it made and, for the fake, why. In CI
+// (CI=true) a real agent that does not build is an error, never a fake.
+func Agent(dir string) (real bool, why error, err error) {
+	why = nil
+	if _, why = Build(dir, "./cmd/berth-agent"); why == nil {
+		return true, nil, nil
+	}
+	if os.Getenv("CI") == "true" {
+		return false, why, why
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return false, why, err
+	}
+	return false, why, copyFile(self, filepath.Join(dir, AgentName))
+}
+
+// RunFakeAgent runs the fake agent and exits when this process was started
+// as berth-agent (a copy made by Agent); otherwise it returns.
+func RunFakeAgent() {
+	if filepath.Base(os.Args[0]) == AgentName {
+		os.Exit(fakeagent.Main(os.Args[1:]))
+	}
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
