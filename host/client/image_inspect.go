@@ -96,7 +96,9 @@ func executeInspect(out io.Writer, tmpl interface{ Execute(io.Writer, any) error
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, obj); err != nil {
 		var m map[string]any
-		if jerr := json.Unmarshal(raw, &m); jerr != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // sizes print as 4261550, not 4.26155e+06
+		if jerr := dec.Decode(&m); jerr != nil {
 			return fmt.Errorf("template: %w", err)
 		}
 		buf.Reset()
