@@ -54,10 +54,14 @@ var barStatuses = map[string]bool{
 
 // Print draws one message.
 func (p *progressPrinter) Print(m progressLine) {
-	if m.ID == "" {
-		// A message about the whole operation ends the block of layer
-		// lines: later layer messages start a new block below it.
+	if m.ID == "" || strings.HasPrefix(m.Status, "Pulling from ") {
+		// A message about the whole operation ("1: Pulling from x",
+		// "Digest: ...") ends the block of layer lines: later layer
+		// messages start a new block below it.
 		p.lines = map[string]int{}
+		if m.ID != "" {
+			fmt.Fprintf(p.out, "%s: ", m.ID)
+		}
 		fmt.Fprintf(p.out, "%s\n", m.Status)
 		return
 	}

@@ -34,7 +34,7 @@ func TestProgressBar(t *testing.T) {
 func TestProgressTerminalRedrawsInPlace(t *testing.T) {
 	var b bytes.Buffer
 	p := &progressPrinter{out: &b, tty: true, width: 80, lines: map[string]int{}, last: map[string]string{}}
-	p.Print(progressLine{Status: "1: Pulling from x"})
+	p.Print(progressLine{ID: "1", Status: "Pulling from x"})
 	p.Print(progressLine{ID: "aaa", Status: "Pulling fs layer"})
 	p.Print(progressLine{ID: "bbb", Status: "Waiting"})
 	p.Print(progressLine{ID: "aaa", Status: "Downloading", Current: 1000, Total: 2000})

@@ -19,7 +19,7 @@ var pullDigest = "sha256:" + strings.Repeat("e5", 32)
 
 func testPullProgress(ref string) []*agentv1.PullProgress {
 	return []*agentv1.PullProgress{
-		{Status: "1: Pulling from test/busybox"},
+		{Id: "1", Status: "Pulling from test/busybox"},
 		{Id: testLayer, Status: "Pulling fs layer"},
 		{Id: testLayer, Status: "Downloading", Current: 1200000, Total: 3400000},
 		{Id: testLayer, Status: "Downloading", Current: 3400000, Total: 3400000},
