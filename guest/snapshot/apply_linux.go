@@ -118,7 +118,9 @@ func openBeneath(root int, rel string) (int, error) {
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
-	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOENT) {
+		// No openat2, or missing parents, which tars may leave out and
+		// which are created as docker does (0755, root-owned).
 		fd, err = walkBeneath(root, rel)
 	}
 	switch {
@@ -135,7 +137,7 @@ func openBeneath(root int, rel string) (int, error) {
 }
 
 // walkBeneath opens rel one component at a time without following
-// symlinks, for kernels without openat2.
+// symlinks, creating missing directories.
 func walkBeneath(root int, rel string) (int, error) {
 	fd, err := unix.Dup(root)
 	if err != nil {
@@ -147,6 +149,11 @@ func walkBeneath(root int, rel string) (int, error) {
 			return -1, unix.EXDEV
 		}
 		nfd, err := unix.Openat(fd, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			if err = unix.Mkdirat(fd, c, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
+				nfd, err = unix.Openat(fd, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			}
+		}
 		unix.Close(fd)
 		if err != nil {
 			return -1, err
