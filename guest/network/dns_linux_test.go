@@ -1,0 +1,153 @@
+package network
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// fakeUpstream serves on 127.0.0.1 (the agent process's own namespace, where
+// forwarding happens): "upstream.test" is 10.251.99.9, every other name is
+// NXDOMAIN.
+func fakeUpstream(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if r.Question[0].Name == "upstream.test." && r.Question[0].Qtype == dns.TypeA {
+			rr, _ := dns.NewRR("upstream.test. 60 IN A 10.251.99.9")
+			m.Answer = append(m.Answer, rr)
+		} else {
+			m.Rcode = dns.RcodeNameError
+		}
+		_ = w.WriteMsg(m)
+	})
+	l, err := net.Listen("tcp4", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startDNS(h, pc, l)
+	t.Cleanup(srv.stop)
+	return pc.LocalAddr().String()
+}
+
+type dnsResult struct {
+	rcode   int
+	answers []string
+}
+
+// query asks server from inside the namespace ns.
+func query(t *testing.T, ns, server, proto, name string, qtype uint16) dnsResult {
+	t.Helper()
+	var resp *dns.Msg
+	err := runIn(t, ns, func() (err error) {
+		c := &dns.Client{Net: proto, Timeout: 3 * time.Second}
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(name), qtype)
+		resp, _, err = c.Exchange(m, server)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("query %s for %s: %v", server, name, err)
+	}
+	res := dnsResult{rcode: resp.Rcode}
+	for _, rr := range resp.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			res.answers = append(res.answers, a.A.String())
+		}
+	}
+	return res
+}
+
+func TestEmbeddedDNS(t *testing.T) {
+	e := newTestEnv(t)
+	e.opts.Upstreams = []string{fakeUpstream(t)}
+	m := e.open(t)
+	mustCreate(t, m, CreateOptions{Name: "dnsa", Subnet: "10.251.30.0/24"})
+	mustCreate(t, m, CreateOptions{Name: "dnsb", Subnet: "10.251.31.0/24"})
+	web, client, other := newNS(t), newNS(t), newNS(t)
+	mustAttach(t, m, "dnsa", containerID(1), web, AttachOptions{Name: "web", Aliases: []string{"www", "Front.Alias"}})
+	mustAttach(t, m, "dnsa", containerID(2), client, AttachOptions{Name: "client"})
+	mustAttach(t, m, "dnsb", containerID(3), other, AttachOptions{Name: "other"})
+	const gw = "10.251.30.1:53"
+	tests := []struct {
+		name, proto, q string
+		qtype          uint16
+		rcode          int
+		want           string
+	}{
+		{"container name", "udp", "web", dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
+		{"name over tcp", "tcp", "web", dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
+		{"alias", "udp", "www", dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
+		{"alias any case", "udp", "front.ALIAS", dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
+		{"short id", "udp", containerID(1)[:12], dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
+		{"peer", "udp", "client", dns.TypeA, dns.RcodeSuccess, "10.251.30.3"},
+		{"AAAA is empty", "udp", "web", dns.TypeAAAA, dns.RcodeSuccess, ""},
+		{"other network", "udp", "other", dns.TypeA, dns.RcodeNameError, ""},
+		{"forwarded", "udp", "upstream.test", dns.TypeA, dns.RcodeSuccess, "10.251.99.9"},
+		{"forwarded over tcp", "tcp", "upstream.test", dns.TypeA, dns.RcodeSuccess, "10.251.99.9"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := query(t, client, gw, tc.proto, tc.q, tc.qtype)
+			if got.rcode != tc.rcode || strings.Join(got.answers, ",") != tc.want {
+				t.Errorf("%s %s = rcode %d %v, want rcode %d %q", tc.q, dns.TypeToString[tc.qtype], got.rcode, got.answers, tc.rcode, tc.want)
+			}
+		})
+	}
+	if got := query(t, other, "10.251.31.1:53", "udp", "other", dns.TypeA); strings.Join(got.answers, ",") != "10.251.31.2" {
+		t.Errorf("other network's own DNS: %+v", got)
+	}
+}
+
+func TestEmbeddedDNSNoUpstream(t *testing.T) {
+	e := newTestEnv(t) // upstream 127.0.0.1:1: nothing listens
+	m := e.open(t)
+	mustCreate(t, m, CreateOptions{Name: "lonely", Subnet: "10.251.32.0/24"})
+	c := newNS(t)
+	mustAttach(t, m, "lonely", containerID(1), c, AttachOptions{Name: "me"})
+	if got := query(t, c, "10.251.32.1:53", "udp", "elsewhere.test", dns.TypeA); got.rcode != dns.RcodeServerFailure {
+		t.Errorf("rcode %d, want SERVFAIL", got.rcode)
+	}
+	if got := query(t, c, "10.251.32.1:53", "udp", "me", dns.TypeA); strings.Join(got.answers, ",") != "10.251.32.2" {
+		t.Errorf("own name: %+v", got)
+	}
+}
+
+func TestDNSStopsOnRemoveAndRestarts(t *testing.T) {
+	e := newTestEnv(t)
+	m := e.open(t)
+	mustCreate(t, m, CreateOptions{Name: "again", Subnet: "10.251.33.0/24"})
+	c := newNS(t)
+	mustAttach(t, m, "again", containerID(1), c, AttachOptions{Name: "me"})
+	peer := newNS(t)
+	mustAttach(t, m, "again", containerID(2), peer, AttachOptions{Name: "peer"})
+	m.Close()
+	m = e.open(t)
+	if got := query(t, c, "10.251.33.1:53", "tcp", "me", dns.TypeA); strings.Join(got.answers, ",") != "10.251.33.2" {
+		t.Errorf("after reopen: %+v", got)
+	}
+	ctx := context.Background()
+	if err := m.Detach(ctx, "again", containerID(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, peer, "10.251.33.1:53", "udp", "me", dns.TypeA); got.rcode == dns.RcodeSuccess {
+		t.Errorf("detached container still resolves: %+v", got)
+	}
+	if err := m.Detach(ctx, "again", containerID(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	// The old server's sockets must be closed for the new one to bind.
+	mustCreate(t, m, CreateOptions{Name: "again", Subnet: "10.251.33.0/24"})
+}
