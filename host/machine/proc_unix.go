@@ -3,6 +3,9 @@
 package machine
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -24,4 +27,17 @@ func kill(pid int) error {
 		return err
 	}
 	return p.Kill()
+}
+
+// gone reports whether process pid has exited (a zombie counts as exited).
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false // no /proc (macOS): Kill said it exists
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && bytes.HasPrefix(b[i:], []byte(") Z"))
 }

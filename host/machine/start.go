@@ -174,6 +174,7 @@ func (s *Store) Stop(ctx context.Context, name string) error {
 	tctx, cancel := context.WithTimeout(ctx, StopTimeout)
 	defer cancel()
 	if waitUnlocked(tctx, m) {
+		waitGone(tctx, st.PID)
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -186,6 +187,18 @@ func (s *Store) Stop(ctx context.Context, name string) error {
 		return errkind.New(errdefs.ErrUnknown, "machine %q: daemon (pid %d) does not exit", name, st.PID)
 	}
 	return nil
+}
+
+// waitGone waits until process pid has exited: the daemon releases its lock
+// just before it exits.
+func waitGone(ctx context.Context, pid int) {
+	for !gone(pid) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // waitUnlocked waits until no daemon holds the machine's lock.
