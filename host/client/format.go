@@ -28,12 +28,14 @@ var templateFuncs = template.FuncMap{
 		}
 		return strings.TrimSpace(buf.String())
 	},
-	"split":    strings.Split,
-	"join":     strings.Join,
-	"title":    titleCase,
-	"lower":    strings.ToLower,
-	"upper":    strings.ToUpper,
-	"pad":      func(s string, before, after int) string { return strings.Repeat(" ", before) + s + strings.Repeat(" ", after) },
+	"split": strings.Split,
+	"join":  strings.Join,
+	"title": titleCase,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"pad": func(s string, before, after int) string {
+		return strings.Repeat(" ", before) + s + strings.Repeat(" ", after)
+	},
 	"truncate": truncate,
 	"println":  fmt.Sprintln,
 }

@@ -37,4 +37,3 @@ func (c *cli) newImageCommand() *cobra.Command {
 	)
 	return cmd
 }
-

@@ -3,10 +3,11 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"io"
 	"log"
-	"os"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"runtime"
 	"slices"
