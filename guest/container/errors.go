@@ -40,3 +40,5 @@ func execFailure(msg, argv0 string) *StartError {
 	}
 	return nil
 }
+
+var errInvalid = errdefs.ErrInvalidArgument

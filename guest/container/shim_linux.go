@@ -81,7 +81,7 @@ func RunShim(args []string) int {
 		r := shimReady{Error: err.Error(), Kind: errKind(err)}
 		var se *StartError
 		if errors.As(err, &se) {
-			r.ExecFailure = se.ExitCode
+			r.ExecFailure, r.Error = se.ExitCode, se.Msg
 		}
 		writeReady(ready, r)
 		return 1

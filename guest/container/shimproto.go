@@ -48,6 +48,9 @@ type shimResponse struct {
 	Pid    int         `json:"pid,omitempty"`
 	Status Status      `json:"status,omitempty"`
 	Exit   *ExitStatus `json:"exit,omitempty"`
+	// ExecFailure is StartError's exit code (126, 127) when the command
+	// could not be executed.
+	ExecFailure int `json:"exec_failure,omitempty"`
 }
 
 // ExitStatus is how a container (or exec) process ended.
@@ -89,6 +92,10 @@ func shimCall(ctx context.Context, dir string, req shimRequest) (shimResponse, n
 			return shimResponse{}, nil, ctx.Err()
 		}
 		return shimResponse{}, nil, fmt.Errorf("shim %s: %w: %w", req.Op, errShimGone, errdefs.ErrNotFound)
+	}
+	if resp.ExecFailure != 0 {
+		conn.Close()
+		return resp, nil, &StartError{ExitCode: resp.ExecFailure, Msg: resp.Error}
 	}
 	if resp.Error != "" {
 		conn.Close()

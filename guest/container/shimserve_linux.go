@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -40,6 +41,10 @@ func (s *shim) serve() {
 func reply(c net.Conn, resp shimResponse, err error) {
 	if err != nil {
 		resp = shimResponse{Error: err.Error(), Kind: errKind(err)}
+		var se *StartError
+		if errors.As(err, &se) {
+			resp.ExecFailure, resp.Error = se.ExitCode, se.Msg
+		}
 	}
 	b, _ := json.Marshal(resp)
 	c.Write(append(b, '\n')) //nolint:errcheck // the client may be gone

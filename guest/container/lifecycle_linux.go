@@ -1,0 +1,250 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+)
+
+// Start runs the container. When attach is non-nil the returned Streams
+// are connected before the process starts, so no output is missed. A
+// command that cannot be executed yields a *StartError (exit code 126 or
+// 127). Starting a running container is a no-op.
+func (c *Container) Start(ctx context.Context, attach *AttachOptions) (*Streams, error) {
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	c.cancelRestart()
+	if c.running(ctx) {
+		return nil, nil
+	}
+	if err := c.start(ctx, attach, false); err != nil {
+		return nil, err
+	}
+	return c.pendingStreams, nil
+}
+
+// start does the work of Start (and of a restart by the supervisor).
+func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bool) error {
+	c.pendingStreams = nil
+	if err := c.mountRootfs(); err != nil {
+		return err
+	}
+	pid, err := c.spawnShim(ctx)
+	if err != nil {
+		c.recordStartFailure(err)
+		return err
+	}
+	if attach != nil {
+		if c.pendingStreams, err = c.Attach(ctx, *attach); err != nil {
+			c.Kill(ctx, syscall.SIGKILL) //nolint:errcheck // undo the create
+			return err
+		}
+	}
+	if _, _, err := shimCall(ctx, c.dir, shimRequest{Op: opStart}); err != nil {
+		c.Kill(ctx, syscall.SIGKILL) //nolint:errcheck // undo the create
+		if c.pendingStreams != nil {
+			c.pendingStreams.Close()
+		}
+		c.recordStartFailure(err)
+		return err
+	}
+	c.update(func(p *persisted) { //nolint:errcheck // state is also in the shim
+		p.StartedAt, p.Pid, p.Error, p.ManuallyStopped, p.Dead = time.Now().UTC(), pid, "", false, false
+		if restart {
+			p.RestartCount++
+		} else {
+			p.RestartCount = 0
+		}
+	})
+	c.rt.emit(c.id, EventStart, 0)
+	c.monitor()
+	return nil
+}
+
+func (c *Container) recordStartFailure(err error) {
+	code := 128
+	var se *StartError
+	if errors.As(err, &se) {
+		code = se.ExitCode
+	}
+	c.update(func(p *persisted) { p.Error, p.ExitCode = err.Error(), code }) //nolint:errcheck // best effort
+}
+
+// Kill sends sig to the container's init process. SIGKILL or the
+// container's stop signal mark it manually stopped (no restart), as docker.
+func (c *Container) Kill(ctx context.Context, sig syscall.Signal) error {
+	stopSig, _ := ParseSignal(c.cfg.Create.StopSignal)
+	if sig == syscall.SIGKILL || sig == stopSig {
+		c.markStopped()
+	}
+	_, _, err := shimCall(ctx, c.dir, shimRequest{Op: opKill, Signal: int(sig)})
+	if errdefs.IsNotFound(err) {
+		return fmt.Errorf("container %s is not running: %w", c.id, errdefs.ErrConflict)
+	}
+	return err
+}
+
+func (c *Container) markStopped() {
+	c.cancelRestart()
+	c.update(func(p *persisted) { p.ManuallyStopped = true }) //nolint:errcheck // best effort
+}
+
+// StopTimeout is the container's configured stop timeout (docker: 10 s).
+func (c *Container) StopTimeout() time.Duration {
+	if t := c.cfg.Create.StopTimeout; t != nil {
+		if *t < 0 {
+			return -1
+		}
+		return time.Duration(*t) * time.Second
+	}
+	return 10 * time.Second
+}
+
+// Stop sends the stop signal, waits up to timeout (nil: the container's
+// StopTimeout; negative: forever) and then sends SIGKILL. Stopping a
+// container that is not running succeeds.
+func (c *Container) Stop(ctx context.Context, timeout *time.Duration) error {
+	c.markStopped()
+	if !c.running(ctx) {
+		return nil
+	}
+	d := c.StopTimeout()
+	if timeout != nil {
+		d = *timeout
+	}
+	sig, err := ParseSignal(c.cfg.Create.StopSignal)
+	if err != nil {
+		return err
+	}
+	if err := c.Kill(ctx, sig); err != nil && !errdefs.IsConflict(err) {
+		return err
+	}
+	if d >= 0 {
+		wctx, cancel := context.WithTimeout(ctx, d)
+		_, werr := c.Wait(wctx)
+		cancel()
+		if werr == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := c.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsConflict(err) {
+			return err
+		}
+	}
+	_, err = c.Wait(ctx)
+	return err
+}
+
+// Pause freezes every process of the container (cgroup freezer).
+func (c *Container) Pause(ctx context.Context) error {
+	return c.pauseOp(ctx, opPause, EventPause)
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume(ctx context.Context) error {
+	return c.pauseOp(ctx, opResume, EventUnpause)
+}
+
+func (c *Container) pauseOp(ctx context.Context, op, event string) error {
+	_, _, err := shimCall(ctx, c.dir, shimRequest{Op: op})
+	if errdefs.IsNotFound(err) {
+		return fmt.Errorf("container %s is not running: %w", c.id, errdefs.ErrConflict)
+	}
+	if err == nil {
+		c.rt.emit(c.id, event, 0)
+	}
+	return err
+}
+
+// Delete removes the container. A running container is a conflict unless
+// force is set, in which case it is killed first.
+func (c *Container) Delete(ctx context.Context, force bool) error {
+	c.cancelRestart()
+	if c.running(ctx) {
+		if !force {
+			return fmt.Errorf("you cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", c.id, errdefs.ErrConflict)
+		}
+		c.markStopped()
+		if err := c.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsConflict(err) {
+			return err
+		}
+		if _, err := c.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	c.waitShimGone(ctx)
+	if err := c.cleanup(ctx); err != nil {
+		c.update(func(p *persisted) { p.Dead = true }) //nolint:errcheck // best effort
+		return err
+	}
+	c.mu.Lock()
+	already := c.deleted
+	c.deleted = true
+	c.mu.Unlock()
+	c.rt.forget(c.id)
+	if !already {
+		c.rt.emit(c.id, EventDestroy, 0)
+	}
+	return nil
+}
+
+// waitShimGone waits (briefly) for the shim to close its socket.
+func (c *Container) waitShimGone(ctx context.Context) {
+	for i := 0; i < 200; i++ {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "unix", shimSocket(c.dir))
+		if err != nil {
+			return
+		}
+		conn.Close()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Attach connects to the container's stdio. Output streams receive what
+// the container writes from now on.
+func (c *Container) Attach(ctx context.Context, o AttachOptions) (*Streams, error) {
+	return attachStreams(ctx, c.dir, "", o, c.cfg.Create.Tty)
+}
+
+func attachStreams(ctx context.Context, dir, execID string, o AttachOptions, tty bool) (*Streams, error) {
+	s := &Streams{}
+	open := func(stream string) (net.Conn, error) {
+		_, conn, err := shimCall(ctx, dir, shimRequest{Op: opAttach, Stream: stream, ExecID: execID})
+		if errdefs.IsNotFound(err) && execID == "" {
+			return nil, fmt.Errorf("cannot attach: the container is not running: %w", errdefs.ErrConflict)
+		}
+		return conn, err
+	}
+	var err error
+	if o.Stdin {
+		if s.Stdin, err = open("stdin"); err != nil {
+			return nil, err
+		}
+	}
+	if o.Stdout {
+		if s.Stdout, err = open("stdout"); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if o.Stderr && !tty {
+		if s.Stderr, err = open("stderr"); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Resize sets the container's terminal size.
+func (c *Container) Resize(ctx context.Context, width, height uint16) error {
+	_, _, err := shimCall(ctx, c.dir, shimRequest{Op: opResize, Width: width, Height: height})
+	return err
+}

@@ -1,0 +1,9 @@
+package container
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }
