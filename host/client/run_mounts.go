@@ -1,0 +1,255 @@
+package client
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/mount"
+)
+
+// mountList is --mount type=...,source=...,target=... (docker's MountOpt).
+type mountList struct{ values []mount.Mount }
+
+func (m *mountList) Type() string { return "mount" }
+func (m *mountList) String() string {
+	s := make([]string, len(m.values))
+	for i, v := range m.values {
+		s[i] = fmt.Sprintf("%s:%s:%s", v.Type, v.Source, v.Target)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (m *mountList) Set(value string) error {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return errors.New("value is empty")
+	}
+	fields, err := csv.NewReader(strings.NewReader(value)).Read()
+	if err != nil {
+		return err
+	}
+	mt := mount.Mount{Type: mount.TypeVolume}
+	for _, field := range fields {
+		if err := setMountField(&mt, field); err != nil {
+			return err
+		}
+	}
+	if mt.Target == "" {
+		return errors.New("target is required")
+	}
+	if mt.Type == mount.TypeBind && mt.Source == "" {
+		return errors.New("source is required when specifying bind mount")
+	}
+	if mt.VolumeOptions != nil && mt.Type != mount.TypeVolume {
+		return fmt.Errorf("cannot mix 'volume-*' options with mount type '%s'", mt.Type)
+	}
+	if mt.TmpfsOptions != nil && mt.Type != mount.TypeTmpfs {
+		return fmt.Errorf("cannot mix 'tmpfs-*' options with mount type '%s'", mt.Type)
+	}
+	if mt.BindOptions != nil && mt.Type != mount.TypeBind {
+		return fmt.Errorf("cannot mix 'bind-*' options with mount type '%s'", mt.Type)
+	}
+	m.values = append(m.values, mt)
+	return nil
+}
+
+func setMountField(mt *mount.Mount, field string) error {
+	key, val, hasValue := strings.Cut(field, "=")
+	key = strings.ToLower(strings.TrimSpace(key))
+	if !hasValue {
+		switch key {
+		case "readonly", "ro", "volume-nocopy", "bind-create-src":
+		default:
+			return fmt.Errorf("invalid field '%s' must be a key=value pair", field)
+		}
+	} else if strings.TrimSpace(val) == "" {
+		return fmt.Errorf("invalid value for '%s': value is empty", key)
+	}
+	boolVal := func() (bool, error) {
+		if !hasValue {
+			return true, nil
+		}
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return false, fmt.Errorf("invalid value for %s: %s", key, val)
+		}
+		return b, nil
+	}
+	var err error
+	switch key {
+	case "type":
+		mt.Type = mount.Type(strings.ToLower(val))
+		switch mt.Type {
+		case mount.TypeBind, mount.TypeVolume, mount.TypeTmpfs:
+		default:
+			return fmt.Errorf("invalid mount type %q: use bind, volume or tmpfs", val)
+		}
+	case "source", "src":
+		mt.Source = absIfRelative(val)
+	case "target", "dst", "destination":
+		mt.Target = val
+	case "readonly", "ro":
+		mt.ReadOnly, err = boolVal()
+	case "consistency":
+		mt.Consistency = mount.Consistency(strings.ToLower(val))
+	case "bind-propagation":
+		bindOpts(mt).Propagation = mount.Propagation(strings.ToLower(val))
+	case "bind-create-src":
+		bindOpts(mt).CreateMountpoint, err = boolVal()
+	case "volume-nocopy":
+		volOpts(mt).NoCopy, err = boolVal()
+	case "volume-subpath":
+		volOpts(mt).Subpath = val
+	case "volume-label":
+		o := volOpts(mt)
+		o.Labels = setKV(o.Labels, val)
+	case "volume-driver":
+		volDriver(mt).Name = val
+	case "volume-opt":
+		d := volDriver(mt)
+		d.Options = setKV(d.Options, val)
+	case "tmpfs-size":
+		n, perr := units.RAMInBytes(val)
+		if perr != nil {
+			return fmt.Errorf("invalid value for %s: %s", key, val)
+		}
+		tmpfsOpts(mt).SizeBytes = n
+	case "tmpfs-mode":
+		n, perr := strconv.ParseUint(val, 8, 32)
+		if perr != nil {
+			return fmt.Errorf("invalid value for %s: %s", key, val)
+		}
+		tmpfsOpts(mt).Mode = os.FileMode(n)
+	default:
+		return fmt.Errorf("unknown option '%s' in '%s'", key, field)
+	}
+	return err
+}
+
+func bindOpts(m *mount.Mount) *mount.BindOptions {
+	if m.BindOptions == nil {
+		m.BindOptions = &mount.BindOptions{}
+	}
+	return m.BindOptions
+}
+
+func volOpts(m *mount.Mount) *mount.VolumeOptions {
+	if m.VolumeOptions == nil {
+		m.VolumeOptions = &mount.VolumeOptions{}
+	}
+	return m.VolumeOptions
+}
+
+func volDriver(m *mount.Mount) *mount.Driver {
+	o := volOpts(m)
+	if o.DriverConfig == nil {
+		o.DriverConfig = &mount.Driver{}
+	}
+	return o.DriverConfig
+}
+
+func tmpfsOpts(m *mount.Mount) *mount.TmpfsOptions {
+	if m.TmpfsOptions == nil {
+		m.TmpfsOptions = &mount.TmpfsOptions{}
+	}
+	return m.TmpfsOptions
+}
+
+func setKV(m map[string]string, kv string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	k, v, _ := strings.Cut(kv, "=")
+	m[k] = v
+	return m
+}
+
+// absIfRelative makes "./x" and "../x" absolute against the working
+// directory, as docker's CLI does for bind sources.
+func absIfRelative(p string) string {
+	if !filepath.IsAbs(p) && strings.HasPrefix(p, ".") {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+	}
+	return p
+}
+
+// driveLetter matches a Windows host path at the start of a -v spec.
+var driveLetter = regexp.MustCompile(`^[a-zA-Z]:[\\/]`)
+
+// validVolumeModes are the words a -v spec's third part may combine.
+var validVolumeModes = map[string]bool{
+	"ro": true, "rw": true, "z": true, "Z": true, "nocopy": true,
+	"shared": true, "rshared": true, "slave": true, "rslave": true, "private": true, "rprivate": true,
+	"consistent": true, "cached": true, "delegated": true,
+}
+
+// volumeSpec is one -v value split into its parts. Source is empty for an
+// anonymous volume.
+type volumeSpec struct {
+	Source, Target, Mode string
+}
+
+// parseVolumeSpec splits a -v value: "/ctr", "name:/ctr[:mode]",
+// "/host:/ctr[:mode]", "./rel:/ctr", "C:\x:/ctr".
+func parseVolumeSpec(spec string) (volumeSpec, error) {
+	bad := func(why string) (volumeSpec, error) {
+		return volumeSpec{}, fmt.Errorf("invalid volume specification: '%s'%s", spec, why)
+	}
+	if strings.TrimSpace(spec) == "" {
+		return bad("")
+	}
+	var drive string
+	rest := spec
+	if driveLetter.MatchString(spec) {
+		drive, rest = spec[:2], spec[2:]
+	}
+	parts := strings.Split(rest, ":")
+	parts[0] = drive + parts[0]
+	var v volumeSpec
+	switch len(parts) {
+	case 1:
+		v.Target = parts[0]
+	case 2:
+		v.Source, v.Target = parts[0], parts[1]
+	case 3:
+		v.Source, v.Target, v.Mode = parts[0], parts[1], parts[2]
+	default:
+		return bad("")
+	}
+	if v.Target == "" || (len(parts) > 1 && v.Source == "") {
+		return bad("")
+	}
+	if !path.IsAbs(v.Target) {
+		return bad(fmt.Sprintf(": invalid mount config for type \"volume\": invalid mount path: '%s' mount path must be absolute", v.Target))
+	}
+	if v.Mode != "" {
+		for _, m := range strings.Split(v.Mode, ",") {
+			if !validVolumeModes[m] {
+				return bad(fmt.Sprintf(": invalid mode: %s", v.Mode))
+			}
+		}
+	}
+	if drive == "" {
+		v.Source = absIfRelative(v.Source)
+	}
+	return v, nil
+}
+
+// String is the spec in docker's Binds form.
+func (v volumeSpec) String() string {
+	s := v.Source + ":" + v.Target
+	if v.Mode != "" {
+		s += ":" + v.Mode
+	}
+	return s
+}
