@@ -1,0 +1,174 @@
+//go:build linux
+
+package agent
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+)
+
+// Forward streams (proto/stream KindForward) carry a published port's
+// traffic from the host to a container. The id is "tcp/<container>/<port>"
+// or "udp/<container>/<port>"; see proto/PROTOCOL.md and host/forward.
+
+// ForwardResolver finds where a forward stream's target listens. The
+// Containers service implements it: the container's address on its network
+// joined with port, or 127.0.0.1:port for a --network host container. A
+// container that does not exist or is not running is an error.
+type ForwardResolver interface {
+	ForwardAddr(containerID, proto string, port uint16) (string, error)
+}
+
+// forwardDialTimeout bounds dialing the container for one stream.
+const forwardDialTimeout = 10 * time.Second
+
+// serveForward serves one KindForward stream whose header carried id. The
+// resolver is the Server itself when it implements ForwardResolver (it
+// delegates to its Containers service).
+func (s *Server) serveForward(ctx context.Context, id string, c net.Conn) {
+	r, ok := any(s).(ForwardResolver)
+	if !ok {
+		log.G(ctx).Debugf("dropping forward stream %q: no container resolver", id)
+		c.Close()
+		return
+	}
+	ServeForward(ctx, r, id, c)
+}
+
+// ServeForward serves one forward stream: it resolves the target named by
+// id with r, dials it and copies until both sides are done, then closes c.
+// A target that cannot be resolved or dialed closes c without a byte
+// written. TCP is copied both ways with half-close; UDP datagrams are framed
+// on c with a 2-byte big-endian length.
+func ServeForward(ctx context.Context, r ForwardResolver, id string, c net.Conn) {
+	defer c.Close()
+	proto, ctr, port, err := parseForwardID(id)
+	if err != nil {
+		log.G(ctx).WithError(err).Debug("dropping forward stream")
+		return
+	}
+	addr, err := r.ForwardAddr(ctr, proto, port)
+	if err != nil {
+		log.G(ctx).WithError(err).Debugf("forward stream %s: no target", id)
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, forwardDialTimeout)
+	t, err := (&net.Dialer{}).DialContext(dctx, proto, addr)
+	cancel()
+	if err != nil {
+		log.G(ctx).WithError(err).Debugf("forward stream %s: dial %s", id, addr)
+		return
+	}
+	defer t.Close()
+	if proto == "udp" {
+		err = forwardUDP(c, t)
+	} else {
+		err = forwardTCP(c, t)
+	}
+	if err != nil {
+		log.G(ctx).WithError(err).Debugf("forward stream %s ended", id)
+	}
+}
+
+// parseForwardID reads "tcp|udp/<container>/<port>".
+func parseForwardID(id string) (proto, ctr string, port uint16, err error) {
+	parts := strings.Split(id, "/")
+	if len(parts) != 3 || (parts[0] != "tcp" && parts[0] != "udp") || parts[1] == "" {
+		return "", "", 0, fmt.Errorf("invalid forward stream id %q: want tcp|udp/<container>/<port>: %w", id, errdefs.ErrInvalidArgument)
+	}
+	p, err := strconv.ParseUint(parts[2], 10, 16)
+	if err != nil || p == 0 || parts[2][0] == '0' || parts[2][0] == '+' {
+		return "", "", 0, fmt.Errorf("invalid forward stream id %q: bad port %q: %w", id, parts[2], errdefs.ErrInvalidArgument)
+	}
+	return parts[0], parts[1], uint16(p), nil
+}
+
+// forwardTCP copies a to b and b to a; when one source ends, the other
+// side's write half is closed, and when one copy fails both connections
+// are closed so the other copy ends too. Copies between *net.UnixConn or
+// *net.TCPConn use splice.
+func forwardTCP(a, b net.Conn) error {
+	errc := make(chan error, 2)
+	half := func(dst, src net.Conn) {
+		_, err := io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok && err == nil {
+			err = cw.CloseWrite()
+		} else if !ok {
+			dst.Close()
+		}
+		errc <- err
+	}
+	go half(a, b)
+	go half(b, a)
+	err1 := quietForward(<-errc)
+	if err1 != nil {
+		a.Close()
+		b.Close()
+	}
+	return errors.Join(err1, quietForward(<-errc))
+}
+
+// forwardUDP relays datagrams between the framed stream c and the connected
+// UDP socket u until c ends (the host closes it when the flow is idle).
+func forwardUDP(c, u net.Conn) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 2+1<<16-1)
+		for {
+			n, err := u.Read(buf[2:])
+			if err != nil {
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					continue // nothing listens yet; later datagrams may find it
+				}
+				c.Close()
+				return
+			}
+			binary.BigEndian.PutUint16(buf, uint16(n))
+			if _, err := c.Write(buf[:2+n]); err != nil {
+				u.Close()
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 1<<16-1)
+	var err error
+	for {
+		if _, err = io.ReadFull(c, buf[:2]); err != nil {
+			break
+		}
+		n := int(binary.BigEndian.Uint16(buf[:2]))
+		if _, err = io.ReadFull(c, buf[:n]); err != nil {
+			break
+		}
+		if _, werr := u.Write(buf[:n]); werr != nil && !errors.Is(werr, syscall.ECONNREFUSED) {
+			err = werr
+			break
+		}
+	}
+	u.Close()
+	wg.Wait()
+	return quietForward(err)
+}
+
+// quietForward drops the errors that only mean the other side went away.
+func quietForward(err error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
+}

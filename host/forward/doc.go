@@ -1,0 +1,31 @@
+// Package forward publishes container ports on the host: it parses docker's
+// -p/--publish specs into Bindings, and its Forwarder listens on host
+// addresses and carries every accepted TCP connection and every UDP flow to
+// the agent over its own forward stream.
+//
+// # Forward streams
+//
+// A forward stream is a connection to the agent that starts with a
+// proto/stream header of kind KindForward (3) whose id names the target:
+//
+//	tcp/<container>/<port>
+//	udp/<container>/<port>
+//
+// <container> is the container's id as the agent reports it (a name or a
+// unique id prefix also resolves, but the Forwarder always sends what it was
+// given); it never contains "/". <port> is the container port in decimal,
+// 1–65535. StreamID builds such an id and ParseStreamID reads one.
+//
+// After the header a tcp stream carries the connection's bytes in both
+// directions. Each side half-closes its write direction when its source
+// reaches EOF (CloseWrite), so protocols that signal the end of a request
+// with a half-close keep working; the stream ends when both directions have.
+// The agent closes a stream whose target cannot be resolved or dialed
+// without writing anything.
+//
+// A udp stream carries one flow (one client address on the host) as
+// datagrams, each framed as a 2-byte big-endian length followed by that many
+// bytes (0–65535; a zero-length datagram is valid). The host closes the
+// stream after the flow has been idle for the Forwarder's UDP idle timeout
+// (90 s by default, as docker-proxy); the agent then closes its socket.
+package forward
