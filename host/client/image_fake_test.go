@@ -162,6 +162,7 @@ type fakeImages struct {
 	saveData []byte
 	pruned   *agentv1.PruneImagesResponse
 	err      error // returned by every call when set
+	block    chan struct{} // when set, Pull closes it after its progress and waits for cancellation
 
 	mu       sync.Mutex
 	pullReq  *agentv1.PullRequest
@@ -197,6 +198,11 @@ func (s *fakeImages) Pull(ctx context.Context, r *agentv1.PullRequest, st agentv
 		if err := st.Send(m); err != nil {
 			return err
 		}
+	}
+	if s.block != nil {
+		close(s.block)
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	return nil
 }

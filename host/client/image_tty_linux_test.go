@@ -1,0 +1,114 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
+)
+
+// openPTY returns a pseudo-terminal's two ends: what the test reads, and
+// the terminal the command writes to or reads from.
+func openPTY(t *testing.T) (ptm, pts *os.File) {
+	t.Helper()
+	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptm.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("ptsname: %v", err)
+	}
+	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pts: %v", err)
+	}
+	t.Cleanup(func() { pts.Close() })
+	return ptm, pts
+}
+
+func TestTerminalRefusals(t *testing.T) {
+	_, pts := openPTY(t)
+	t.Run("load from a terminal", func(t *testing.T) {
+		f := &fakeImages{}
+		c, _, _ := newTestCLI(t, f)
+		c.in = pts
+		msg, code := runCommand(t, c.newLoadCommand())
+		if code != 1 || msg != "Error: requested load from stdin, but stdin is empty\n" {
+			t.Errorf("got exit %d %q", code, msg)
+		}
+	})
+	t.Run("save to a terminal", func(t *testing.T) {
+		f := inspectFake()
+		c, _, _ := newTestCLI(t, f)
+		c.out = pts
+		msg, code := runCommand(t, c.newSaveCommand(), "busybox")
+		if code != 1 || msg != "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n" {
+			t.Errorf("got exit %d %q", code, msg)
+		}
+		if f.calls != 0 {
+			t.Errorf("the agent was asked to save")
+		}
+	})
+}
+
+func TestPullOnTerminalDrawsBars(t *testing.T) {
+	ptm, pts := openPTY(t)
+	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 160, Row: 40}); err != nil {
+		t.Fatalf("set size: %v", err)
+	}
+	var screen bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		io.Copy(&screen, ptm) //nolint:errcheck // ends with EIO when pts closes
+		close(read)
+	}()
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	c, _, _ := newTestCLI(t, &fakeImages{progress: testPullProgress("x:1")})
+	c.out = pts
+	if err := c.runPull(context.Background(), pullOptions{ref: "x:1"}); err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	pts.Close()
+	<-read
+	got := screen.String()
+	for _, want := range []string{
+		"\x1b[1A\x1b[2K\r" + testLayer + ": Pulling fs layer",
+		testLayer + ": Downloading [=================>                                 ]    1.2MB/3.4MB",
+		testLayer + ": Pull complete",
+		"Digest: " + pullDigest,
+		"x:1\r\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("screen lacks %q:\n%q", want, got)
+		}
+	}
+}
+
+func TestPullInterrupted(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	f := &fakeImages{block: make(chan struct{}), progress: []*agentv1.PullProgress{{Id: testLayer, Status: "Pulling fs layer"}}}
+	c, _, _ := newTestCLI(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.runPull(ctx, pullOptions{ref: "x:1"}) }()
+	<-f.block
+	cancel()
+	err := <-done
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 130 || ee.err != nil {
+		t.Fatalf("err = %v, want a silent exit 130", err)
+	}
+}
