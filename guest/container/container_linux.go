@@ -60,6 +60,9 @@ func (c *Container) update(fn func(*persisted)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fn(&c.st)
+	if c.deleted {
+		return nil
+	}
 	return c.saveState()
 }
 

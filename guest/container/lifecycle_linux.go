@@ -180,14 +180,17 @@ func (c *Container) Delete(ctx context.Context, force bool) error {
 		}
 	}
 	c.waitShimGone(ctx)
-	if err := c.cleanup(ctx); err != nil {
-		c.update(func(p *persisted) { p.Dead = true }) //nolint:errcheck // best effort
-		return err
-	}
 	c.mu.Lock()
 	already := c.deleted
-	c.deleted = true
+	c.deleted = true // no more state writes from the supervisor
 	c.mu.Unlock()
+	if err := c.cleanup(ctx); err != nil {
+		c.mu.Lock()
+		c.deleted, c.st.Dead = false, true
+		c.saveState() //nolint:errcheck // best effort
+		c.mu.Unlock()
+		return err
+	}
 	c.rt.forget(c.id)
 	if !already {
 		c.rt.emit(c.id, EventDestroy, 0)

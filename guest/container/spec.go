@@ -36,6 +36,10 @@ type SpecInput struct {
 // initPathInContainer is where the init binary is bind-mounted (docker's).
 const initPathInContainer = "/sbin/docker-init"
 
+// ociVersion is the spec version written: crun 1.8 rejects versions it
+// does not know (such as 1.2.x) although the fields used are all 1.0.
+const ociVersion = "1.0.2"
+
 // GenerateSpec builds the container's OCI runtime spec with docker's defaults.
 func GenerateSpec(in SpecInput) (*specs.Spec, error) {
 	args, err := processArgs(in.Image, in.Create)
@@ -48,7 +52,7 @@ func GenerateSpec(in SpecInput) (*specs.Spec, error) {
 	}
 	hostname := Hostname(in)
 	s := &specs.Spec{
-		Version:  specs.Version,
+		Version:  ociVersion,
 		Root:     &specs.Root{Path: in.Rootfs, Readonly: in.Create.ReadonlyRootfs},
 		Hostname: hostname,
 		Process: &specs.Process{
