@@ -27,8 +27,8 @@ func inspectFake() *fakeImages {
 		removed: map[string][]*agentv1.ImageDeleteItem{
 			"busybox:1": {{Untagged: "busybox:1"}},
 			"busybox": {
-				{Untagged: "busybox:latest"},
-				{Untagged: "busybox@" + busyboxDigest},
+				{Untagged: "docker.io/library/busybox:latest"},
+				{Untagged: "docker.io/library/busybox@" + busyboxDigest},
 				{Deleted: busyboxID},
 				{Deleted: "sha256:l1"},
 			},

@@ -69,6 +69,19 @@ func splitRepoDigest(s string) (repo, digest string, ok bool) {
 	return familiarRepo(r), d, true
 }
 
+// familiarTagOrDigest is the short form of a full "repo:tag" or
+// "repo@digest" name the agent reports ("busybox:latest" for
+// "docker.io/library/busybox:latest").
+func familiarTagOrDigest(s string) string {
+	if repo, d, ok := splitRepoDigest(s); ok {
+		return repo + "@" + d
+	}
+	if repo, tag, ok := splitRepoTag(s); ok {
+		return repo + ":" + tag
+	}
+	return familiarRepo(s)
+}
+
 // familiarRef is the short, docker-style form of a reference the user gave:
 // "busybox:latest" for "busybox", unchanged when it does not parse.
 func familiarRef(s string) string {

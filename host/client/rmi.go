@@ -75,7 +75,7 @@ func printDeleteItems(c *cli, items []*agentv1.ImageDeleteItem, untagged, delete
 		if it.Deleted != "" {
 			fmt.Fprintf(c.out, "%s%s\n", deleted, it.Deleted)
 		} else {
-			fmt.Fprintf(c.out, "%s%s\n", untagged, it.Untagged)
+			fmt.Fprintf(c.out, "%s%s\n", untagged, familiarTagOrDigest(it.Untagged))
 		}
 	}
 }
