@@ -185,7 +185,7 @@ func (w *Ingest) Commit() error {
 	defer os.Remove(w.f.Name())
 	if got := hex.EncodeToString(w.h.Sum(nil)); got != w.d.Hex {
 		w.f.Close()
-		return fmt.Errorf("blob %s: downloaded content hashes to sha256:%s (%d bytes); the registry sent corrupt data: %w", w.d, got, w.n, errdefs.ErrDataLoss)
+		return fmt.Errorf("blob %s: content received hashes to sha256:%s (%d bytes): the source sent corrupt data: %w", w.d, got, w.n, errdefs.ErrDataLoss)
 	}
 	if err := w.f.Sync(); err != nil {
 		w.f.Close()

@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -42,8 +43,17 @@ func ParseReference(s string) (Ref, error) {
 	if err != nil {
 		return Ref{}, fmt.Errorf("invalid reference format %q: repository name must be lowercase and may hold only [a-z0-9._/-], tag [A-Za-z0-9_.-]: %w", s, errdefs.ErrInvalidArgument)
 	}
-	return fromName(r), nil
+	out := fromName(r)
+	for _, c := range strings.Split(out.Repository, "/") {
+		if !pathComponent.MatchString(c) {
+			return Ref{}, fmt.Errorf("invalid reference format %q: repository path component %q must be lowercase letters and digits, separated by '.', '_', '__' or dashes: %w", s, c, errdefs.ErrInvalidArgument)
+		}
+	}
+	return out, nil
 }
+
+// pathComponent is docker's grammar for one repository path component.
+var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
 func fromName(r name.Reference) Ref {
 	ctx := r.Context()
