@@ -178,7 +178,7 @@ func (r *Registry) Get(name string) (Factory, error) {
 	oses, known := platforms[name]
 	switch {
 	case !ok && !known:
-		return nil, errkind.New(errdefs.ErrInvalidArgument, "unknown driver %q; known drivers: %s",
+		return nil, errkind.New(errdefs.ErrInvalidArgument, "invalid driver %q: known drivers are %s",
 			name, strings.Join(r.Known(), ", "))
 	case known && !slices.Contains(oses, r.goos):
 		return nil, errkind.New(errdefs.ErrNotImplemented, "driver %q does not run on %s (it runs on %s); use --driver %s",

@@ -29,7 +29,7 @@ func TestRegistryGet(t *testing.T) {
 		{name: "registered", goos: "linux", get: "native"},
 		{name: "custom driver", goos: "linux", get: "fake"},
 		{name: "unknown", goos: "linux", get: "virtualbox", kind: errdefs.IsInvalidArgument,
-			contains: `unknown driver "virtualbox"; known drivers: fake, hcs, native, qemu, vz`},
+			contains: `invalid driver "virtualbox": known drivers are fake, hcs, native, qemu, vz`},
 		{name: "other OS", goos: "linux", get: "vz", kind: errdefs.IsNotImplemented,
 			contains: `driver "vz" does not run on linux (it runs on darwin); use --driver native`},
 		{name: "native on darwin", goos: "darwin", get: "native", kind: errdefs.IsNotImplemented,
@@ -37,7 +37,7 @@ func TestRegistryGet(t *testing.T) {
 		{name: "not in this build", goos: "windows", get: "hcs", kind: errdefs.IsNotImplemented,
 			contains: `driver "hcs" is not part of this build`},
 		{name: "unavailable", goos: "linux", get: "qemu", kind: func(err error) bool { return errors.Is(err, missing) }},
-		{name: "empty name", goos: "linux", get: "", kind: errdefs.IsInvalidArgument, contains: "unknown driver"},
+		{name: "empty name", goos: "linux", get: "", kind: errdefs.IsInvalidArgument, contains: "invalid driver"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,8 +27,9 @@ const (
 	daemonSocket = "daemon.sock"
 	daemonLog    = "daemon.log"
 	daemonState  = "daemon.json"
-	daemonLock   = "daemon.lock" // held by the running daemon
-	startLock    = "start.lock"  // serializes start and stop
+	daemonLock   = "daemon.lock"  // held by the running daemon
+	startLock    = "start.lock"   // serializes start and stop
+	storeLock    = ".create.lock" // in the store dir: serializes Create
 )
 
 // Store is the set of machines under home/machines.
@@ -130,6 +131,13 @@ func (s *Store) Create(ctx context.Context, cfg Config) (*Machine, error) {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create machine store: %w", err)
 	}
+	// Creators take the store lock, so that nobody sees a machine dir
+	// without its config (EnsureRunning of "default" from two processes).
+	l, err := lockFile(ctx, filepath.Join(s.dir, storeLock))
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
 	dir := s.machineDir(cfg.Name)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, fs.ErrExist) {

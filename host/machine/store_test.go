@@ -94,7 +94,7 @@ func TestCreateBadInput(t *testing.T) {
 		{name: "dotdot", cfg: Config{Name: "..", Driver: "stub"}, kind: errdefs.IsInvalidArgument, contains: "invalid machine name"},
 		{name: "empty name", cfg: Config{Name: "", Driver: "stub"}, kind: errdefs.IsInvalidArgument, contains: "invalid machine name"},
 		{name: "long name", cfg: Config{Name: strings.Repeat("a", 33), Driver: "stub"}, kind: errdefs.IsInvalidArgument, contains: "invalid machine name"},
-		{name: "unknown driver", cfg: Config{Name: "x", Driver: "vbox"}, kind: errdefs.IsInvalidArgument, contains: `unknown driver "vbox"`},
+		{name: "unknown driver", cfg: Config{Name: "x", Driver: "vbox"}, kind: errdefs.IsInvalidArgument, contains: `invalid driver "vbox"`},
 		{name: "driver for another OS", cfg: Config{Name: "x", Driver: "hcs"}, kind: errdefs.IsNotImplemented, contains: `driver "hcs" does not run on`},
 		{name: "driver unavailable", cfg: Config{Name: "x", Driver: "stub"}, avail: unavailable,
 			kind: func(err error) bool { return errors.Is(err, unavailable) }, contains: "broken"},
