@@ -147,7 +147,7 @@ func TestRmi(t *testing.T) {
 			want: "Untagged: busybox:latest\nUntagged: busybox@" + busyboxDigest + "\nDeleted: " + busyboxID + "\nDeleted: sha256:l1\n"},
 		{name: "errors do not stop the others", args: []string{"nope", "busybox:1", "Bad"},
 			want:    "Untagged: busybox:1\n",
-			wantErr: "Error response from daemon: No such image: nope:latest\nError: invalid reference format \"Bad\""},
+			wantErr: "Error response from daemon: No such image: nope:latest\nError: invalid reference format: repository name (Bad) must be lowercase"},
 		{name: "no arguments", wantErr: "\"berth rmi\" requires at least 1 argument.\nSee 'berth rmi --help'.\n\nUsage:  berth rmi [OPTIONS] IMAGE [IMAGE...]\n\nRemove one or more images\n"},
 	}
 	for _, tt := range tests {
@@ -175,7 +175,7 @@ func TestTag(t *testing.T) {
 	}{
 		{name: "ok", args: []string{"busybox", "127.0.0.1:5000/me/bb:2"}},
 		{name: "unknown source", args: []string{"nope", "x:1"}, wantErr: "Error response from daemon: No such image: nope:latest\n"},
-		{name: "bad target", args: []string{"busybox", "x::1"}, wantErr: `Error: invalid reference format "x::1"`},
+		{name: "bad target", args: []string{"busybox", "x::1"}, wantErr: `Error: invalid reference format: "x::1" is not an image name`},
 		{name: "one argument", args: []string{"busybox"}, wantErr: "\"berth tag\" requires exactly 2 arguments."},
 	}
 	for _, tt := range tests {

@@ -118,7 +118,7 @@ func TestSaveErrorsLeaveNoFile(t *testing.T) {
 	}{
 		{"unknown image", []string{"-o", filepath.Join(dir, "a.tar"), "nope"}, "Error response from daemon: No such image: nope:latest\n"},
 		{"missing dir", []string{"-o", filepath.Join(dir, "no", "a.tar"), "busybox"}, "Error: failed to save image: invalid output path: directory"},
-		{"bad reference", []string{"-o", filepath.Join(dir, "a.tar"), "B@d"}, "Error: invalid reference format \"B@d\""},
+		{"bad reference", []string{"-o", filepath.Join(dir, "a.tar"), "B@d"}, "Error: invalid reference format: \"B@d\" is not an image name; use [REGISTRY/]NAME[:TAG] or NAME@sha256:DIGEST\n"},
 		{"no image", []string{"-o", filepath.Join(dir, "a.tar")}, "\"berth save\" requires at least 1 argument."},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -14,23 +13,29 @@ import (
 // malformed one is a clear error on the host.
 func parseImageRef(s string) (name.Reference, error) {
 	if s == "" {
-		return nil, fmt.Errorf("invalid reference format: empty image name: %w", errdefs.ErrInvalidArgument)
+		return nil, invalidRef("invalid reference format: the image name is empty")
 	}
 	ref, err := name.ParseReference(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid reference format %q: %s: %w", s, refProblem(err), errdefs.ErrInvalidArgument)
+	if err == nil {
+		return ref, nil
 	}
-	return ref, nil
+	if _, lerr := name.ParseReference(strings.ToLower(s)); lerr == nil {
+		return nil, invalidRef(fmt.Sprintf("invalid reference format: repository name (%s) must be lowercase", repoPart(s)))
+	}
+	return nil, invalidRef(fmt.Sprintf("invalid reference format: %q is not an image name; use [REGISTRY/]NAME[:TAG] or NAME@sha256:DIGEST", s))
 }
 
-// refProblem trims ggcr's parse error to the part that says what is wrong.
-func refProblem(err error) string {
-	msg := err.Error()
-	var e *name.ErrBadName
-	if errors.As(err, &e) {
-		msg = e.Error()
+// repoPart is s without its tag or digest.
+func repoPart(s string) string {
+	s, _, _ = strings.Cut(s, "@")
+	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
+		s = s[:i]
 	}
-	return strings.TrimSpace(msg)
+	return s
+}
+
+func invalidRef(msg string) error {
+	return &kindError{msg: msg, kind: errdefs.ErrInvalidArgument}
 }
 
 // familiarRepo is docker's short form of a repository: "busybox" for

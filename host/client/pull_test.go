@@ -144,8 +144,8 @@ func TestPullErrors(t *testing.T) {
 		want      string
 		wantCalls bool
 	}{
-		{name: "uppercase", args: []string{"Busybox"}, want: `Error: invalid reference format "Busybox": `},
-		{name: "double colon", args: []string{"a::b"}, want: `Error: invalid reference format "a::b"`},
+		{name: "uppercase", args: []string{"Busybox"}, want: "Error: invalid reference format: repository name (Busybox) must be lowercase\n"},
+		{name: "double colon", args: []string{"a::b"}, want: `Error: invalid reference format: "a::b" is not an image name`},
 		{name: "no argument", args: nil, want: "\"berth pull\" requires exactly 1 argument.\nSee 'berth pull --help'.\n\nUsage:  berth pull [OPTIONS] NAME[:TAG|@DIGEST]\n"},
 		{
 			name: "registry down", args: []string{"127.0.0.1:1/x:1"}, wantCalls: true,
