@@ -93,7 +93,7 @@ func (c *cli) newImageLsCommand(use string, aliases ...string) *cobra.Command {
 	f.BoolVar(&o.digests, "digests", false, "Show digests")
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output")
 	f.StringVar(&o.format, "format", "", "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template")
-	f.StringSliceVarP(&o.filters, "filter", "f", nil, "Filter output based on conditions provided")
+	f.StringArrayVarP(&o.filters, "filter", "f", nil, "Filter output based on conditions provided")
 	return cmd
 }
 

@@ -137,7 +137,7 @@ func TestImagesFilters(t *testing.T) {
 		all  bool
 	}{
 		{"reference argument", []string{"busybox"}, []string{"reference=busybox"}, false},
-		{"filters and all", []string{"-a", "-f", "dangling=true", "--filter", "label=a=b"}, []string{"dangling=true", "label=a=b"}, true},
+		{"filters and all", []string{"-a", "-f", "dangling=true", "--filter", "label=a=b,c"}, []string{"dangling=true", "label=a=b,c"}, true},
 		{"both", []string{"-f", "dangling=false", "busy*:1"}, []string{"dangling=false", "reference=busy*:1"}, false},
 	}
 	for _, tt := range tests {

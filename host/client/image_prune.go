@@ -42,7 +42,7 @@ func (c *cli) newImagePruneCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.all, "all", "a", false, "Remove all unused images, not just dangling ones")
 	f.BoolVarP(&o.force, "force", "f", false, "Do not prompt for confirmation")
-	f.StringSliceVar(&o.filters, "filter", nil, `Provide filter values (e.g. "until=<timestamp>")`)
+	f.StringArrayVar(&o.filters, "filter", nil, `Provide filter values (e.g. "until=<timestamp>")`)
 	return cmd
 }
 

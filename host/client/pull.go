@@ -36,6 +36,8 @@ func (c *cli) newPullCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress verbose output")
+	// Accepted for scripts written for docker; berth does not sign images.
+	f.Bool("disable-content-trust", true, "Skip image verification")
 	return cmd
 }
 
