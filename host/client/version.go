@@ -86,14 +86,15 @@ func (c *cli) version(ctx context.Context, format string) error {
 		Version: version.Version, APIVersion: version.APIVersion,
 		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, Machine: c.machine,
 	}}
-	v.Server, err = c.serverVersion(ctx)
-	if perr := tmpl.Execute(c.out, v); perr != nil {
-		return fmt.Errorf("template: %w", perr)
+	var serr error
+	v.Server, serr = c.serverVersion(ctx)
+	if err := tmpl.Execute(c.out, v); err != nil && serr == nil {
+		return fmt.Errorf("template: %w", err)
 	}
 	if format != "" && !strings.HasSuffix(format, "\n") {
 		fmt.Fprintln(c.out)
 	}
-	return err
+	return serr
 }
 
 func versionFormat(format string) (*template.Template, error) {

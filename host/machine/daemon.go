@@ -131,12 +131,16 @@ func (dm *daemon) run(ctx context.Context) error {
 func (dm *daemon) supervise(ctx context.Context, run *agentRun) *agentRun {
 	backoff := time.Second
 	for {
+		started := time.Now()
 		select {
 		case <-ctx.Done():
 			return run
 		case <-run.done:
 		}
 		log.G(ctx).WithError(run.err).Error("agent died; restarting it")
+		if time.Since(started) > restartMax {
+			backoff = time.Second // it ran well for a while: not a crash loop
+		}
 		dm.setState(ctx, StateStarting)
 		for {
 			select {
