@@ -98,7 +98,7 @@ func (m *Manager) addressEndpoint(ep *Endpoint, n *Network, opts AttachOptions) 
 			return invalid("invalid IPv4 address %q", opts.IP)
 		}
 	}
-	ip, err := allocate(n, want)
+	ip, err := allocate(n, want, m.busy[n.ID])
 	if err != nil {
 		return err
 	}
@@ -236,49 +236,78 @@ func loopbackUp(path string) error {
 	return h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: loopbackIndex}})
 }
 
-// Detach disconnects the container from the network ref: it deletes the
-// veth pair (if the namespace still holds it) and releases the address.
+// Detach disconnects the container from the network ref and releases its
+// address. The veth pair is deleted in the background: the kernel takes tens
+// of milliseconds to destroy an interface (RCU grace periods), which a
+// container's stop should not wait for. Until it is gone its address is not
+// handed out again, and Close waits for it.
 func (m *Manager) Detach(ctx context.Context, ref, containerID string) error {
-	m.mu.RLock()
-	n, err := m.resolve(ref)
-	var ep *Endpoint
-	var name, id string
-	if err == nil {
-		ep, name, id = n.Endpoints[containerID], n.Name, n.ID
-	}
-	m.mu.RUnlock()
-	if err != nil {
+	ep, err := m.unrecord(ctx, ref, containerID)
+	if err != nil || ep.HostVeth == "" {
 		return err
 	}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.deleteVeth(context.WithoutCancel(ctx), ep)
+	}()
+	return nil
+}
+
+// unrecord removes the container's endpoint from the store; its address
+// stays busy until deleteVeth is done.
+func (m *Manager) unrecord(ctx context.Context, ref, containerID string) (*Endpoint, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	ep := n.Endpoints[containerID]
 	if ep == nil {
-		return newError(errdefs.ErrNotFound, "container %s is not connected to network %s", shortID(containerID), name)
+		return nil, newError(errdefs.ErrNotFound, "container %s is not connected to network %s", shortID(containerID), n.Name)
 	}
-	if ep.HostVeth != "" {
-		err := m.nl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
-		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("detach container %s from network %s: delete %s: %w", shortID(containerID), name, ep.HostVeth, err)
+	delete(n.Endpoints, containerID)
+	if err := m.st.put(n); err != nil {
+		n.Endpoints[containerID] = ep
+		return nil, fmt.Errorf("detach container %s from network %s: %w", shortID(containerID), n.Name, err)
+	}
+	if ep.HostVeth != "" && ep.IP.IsValid() {
+		if m.busy[n.ID] == nil {
+			m.busy[n.ID] = map[netip.Addr]bool{}
 		}
+		m.busy[n.ID][ep.IP.Addr()] = true
 	}
-	return m.release(ctx, id, containerID)
+	return ep, nil
+}
+
+// deleteVeth deletes the host side of ep's pair (which takes the peer with
+// it), then frees its address for allocation.
+func (m *Manager) deleteVeth(ctx context.Context, ep *Endpoint) {
+	err := m.bgnl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
+	if err != nil && !isNotFound(err) {
+		logger(ctx).WithError(err).WithField("veth", ep.HostVeth).Warn("could not delete veth of detached container")
+	}
+	m.mu.Lock()
+	delete(m.busy[ep.NetworkID], ep.IP.Addr())
+	m.mu.Unlock()
 }
 
 // release forgets the endpoint of containerID on network id, freeing its
-// address.
-func (m *Manager) release(ctx context.Context, id, containerID string) error {
+// address (used to undo a failed attach).
+func (m *Manager) release(ctx context.Context, id, containerID string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := m.nets[id]
 	if n == nil || n.Endpoints[containerID] == nil {
-		return nil
+		return
 	}
 	ep := n.Endpoints[containerID]
 	delete(n.Endpoints, containerID)
 	if err := m.st.put(n); err != nil {
 		n.Endpoints[containerID] = ep
-		logger(ctx).WithError(err).Warn("could not release endpoint")
-		return err
+		logger(ctx).WithError(err).Warn("could not release endpoint of a failed attach")
 	}
-	return nil
 }
 
 // Endpoints returns the container's endpoints on every network.

@@ -127,6 +127,7 @@ func TestIPAMPersistsAcrossReopen(t *testing.T) {
 	if err := m.Detach(ctx, "ipam", containerID(1)); !errdefs.IsNotFound(err) {
 		t.Errorf("second Detach = %v, want not found", err)
 	}
+	m.bg.Wait() // the released address is free once its veth is gone
 	d := mustAttach(t, m, "ipam", containerID(4), newNS(t), AttachOptions{})
 	if d.IP.Addr().String() != "10.251.12.16" {
 		t.Errorf("after Detach got %s, want the released 10.251.12.16", d.IP)
@@ -141,6 +142,7 @@ func TestDetachRemovesVeth(t *testing.T) {
 	if err := m.Detach(context.Background(), NameBridge, containerID(1)); err != nil {
 		t.Fatal(err)
 	}
+	m.bg.Wait()
 	if _, err := handleIn(t, e.agentNS).LinkByName(ep.HostVeth); err == nil {
 		t.Error("host veth still exists after Detach")
 	}

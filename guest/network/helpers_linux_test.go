@@ -158,4 +158,5 @@ func tcpProbe(t *testing.T, srv, cli string, addr string) error {
 	return err
 }
 
-func containerID(i int) string { return fmt.Sprintf("%064x", 0xc0ffee00+i) }
+// containerID returns a docker-like id whose 12-digit short form is unique.
+func containerID(i int) string { return fmt.Sprintf("%012x%052x", 0xc0ffee000000+i, i) }

@@ -108,9 +108,13 @@ func usable(subnet netip.Prefix, a netip.Addr) bool {
 }
 
 // allocate picks an address for a new endpoint of n: want when valid (and
-// free), else the lowest free address of the ip range (or subnet).
-func allocate(n *Network, want netip.Addr) (netip.Addr, error) {
+// free), else the lowest free address of the ip range (or subnet). Addresses
+// in busy (still held by an interface being deleted) count as used.
+func allocate(n *Network, want netip.Addr, busy map[netip.Addr]bool) (netip.Addr, error) {
 	used := map[netip.Addr]bool{n.Gateway: true}
+	for a := range busy {
+		used[a] = true
+	}
 	for _, e := range n.Endpoints {
 		used[e.IP.Addr()] = true
 	}

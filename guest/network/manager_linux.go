@@ -21,11 +21,16 @@ type Manager struct {
 	st   store
 	ns   netns.NsHandle  // the namespace bridges, rules and DNS live in
 	nl   *netlink.Handle // rtnetlink socket in ns
+	// bgnl is a second socket for background veth deletions, which take
+	// the kernel tens of milliseconds: on nl they would hold up attaches.
+	bgnl *netlink.Handle
 
 	mu      sync.RWMutex
-	nets    map[string]*Network   // by id
-	brIndex map[string]int        // bridge ifindex by network id
-	dns     map[string]*dnsServer // by network id
+	nets    map[string]*Network            // by id
+	brIndex map[string]int                 // bridge ifindex by network id
+	dns     map[string]*dnsServer          // by network id
+	busy    map[string]map[netip.Addr]bool // addresses of veths being deleted
+	bg      sync.WaitGroup                 // background veth deletions
 	closed  bool
 }
 
@@ -44,13 +49,17 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 		st:      store{db: opts.DB},
 		brIndex: map[string]int{},
 		dns:     map[string]*dnsServer{},
+		busy:    map[string]map[netip.Addr]bool{},
 	}
 	var err error
 	if m.ns, err = openNS(opts.NetNS); err != nil {
 		return nil, err
 	}
-	if m.nl, err = netlink.NewHandleAt(m.ns); err != nil {
-		m.ns.Close()
+	if m.nl, err = netlink.NewHandleAt(m.ns); err == nil {
+		m.bgnl, err = netlink.NewHandleAt(m.ns)
+	}
+	if err != nil {
+		m.Close()
 		return nil, fmt.Errorf("network: open rtnetlink: %w", err)
 	}
 	if err := m.restore(ctx); err != nil {
@@ -171,7 +180,9 @@ func (m *Manager) autoSubnet() (netip.Prefix, error) {
 
 // Close stops the embedded DNS servers and releases the Manager's sockets.
 // Bridges, veths and nftables rules stay: running containers need them.
+// It waits for the deletion of detached containers' veths.
 func (m *Manager) Close() error {
+	m.bg.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -182,8 +193,10 @@ func (m *Manager) Close() error {
 		s.stop()
 		delete(m.dns, id)
 	}
-	if m.nl != nil {
-		m.nl.Close()
+	for _, h := range []*netlink.Handle{m.nl, m.bgnl} {
+		if h != nil {
+			h.Close()
+		}
 	}
 	return m.ns.Close()
 }

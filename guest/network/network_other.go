@@ -24,7 +24,9 @@ func New(context.Context, Options) (*Manager, error) { return nil, errUnsupporte
 func (*Manager) Close() error { return nil }
 
 // Create fails: container networking needs Linux.
-func (*Manager) Create(context.Context, CreateOptions) (*Network, error) { return nil, errUnsupported() }
+func (*Manager) Create(context.Context, CreateOptions) (*Network, error) {
+	return nil, errUnsupported()
+}
 
 // List fails: container networking needs Linux.
 func (*Manager) List(context.Context) ([]*Network, error) { return nil, errUnsupported() }

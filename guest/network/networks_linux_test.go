@@ -240,5 +240,3 @@ func bridgeIndex(t *testing.T, e *testEnv, name string) int {
 	}
 	return l.Attrs().Index
 }
-
-
