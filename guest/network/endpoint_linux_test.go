@@ -192,3 +192,74 @@ func TestConnectivityAndIsolation(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentAttach(t *testing.T) {
+	e := newTestEnv(t)
+	m := e.open(t)
+	mustCreate(t, m, CreateOptions{Name: "crowd", Subnet: "10.251.13.0/24"})
+	const n = 12
+	nss := make([]string, n)
+	for i := range nss {
+		nss[i] = newNS(t)
+	}
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := m.Attach(context.Background(), "crowd", containerID(i), nss[i], AttachOptions{})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Attach: %v", err)
+		}
+	}
+	nw, _ := m.Inspect(context.Background(), "crowd")
+	seen := map[string]bool{}
+	for _, ep := range nw.Endpoints {
+		if seen[ep.IP.String()] {
+			t.Errorf("address %s handed out twice", ep.IP)
+		}
+		seen[ep.IP.String()] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d distinct addresses, want %d", len(seen), n)
+	}
+}
+
+func TestFailedAttachRollsBack(t *testing.T) {
+	e := newTestEnv(t)
+	m := e.open(t)
+	ctx := context.Background()
+	_, err := m.Attach(ctx, NameBridge, containerID(1), "/nonexistent/netns", AttachOptions{})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/netns") {
+		t.Fatalf("Attach to a missing namespace = %v", err)
+	}
+	n, _ := m.Inspect(ctx, NameBridge)
+	if len(n.Endpoints) != 0 {
+		t.Errorf("failed attach left endpoints: %v", n.Endpoints)
+	}
+	ep := mustAttach(t, m, NameBridge, containerID(2), newNS(t), AttachOptions{})
+	if ep.IP.Addr().String() != "10.251.0.2" {
+		t.Errorf("address after a failed attach = %s, want 10.251.0.2", ep.IP)
+	}
+	if _, err := m.Attach(ctx, "nosuch", containerID(3), newNS(t), AttachOptions{}); !errdefs.IsNotFound(err) {
+		t.Errorf("Attach to a missing network = %v", err)
+	}
+}
+
+func TestAttachHost(t *testing.T) {
+	e := newTestEnv(t)
+	m := e.open(t)
+	ep, err := m.Attach(context.Background(), NameHost, containerID(1), "", AttachOptions{Name: "h"})
+	if err != nil || ep.IP.IsValid() || ep.HostVeth != "" {
+		t.Fatalf("Attach host = %+v, %v", ep, err)
+	}
+	n, _ := m.Inspect(context.Background(), NameHost)
+	if n.Endpoints[containerID(1)] == nil {
+		t.Error("host network does not list the container")
+	}
+	if err := m.Detach(context.Background(), NameHost, containerID(1)); err != nil {
+		t.Errorf("Detach host: %v", err)
+	}
+}

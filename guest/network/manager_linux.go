@@ -160,7 +160,15 @@ func (m *Manager) newPredefined(name string) (*Network, error) {
 			return nil, fmt.Errorf("default bridge network: %w", err)
 		}
 		n.Subnet, n.Gateway = subnet, gw
-		n.Options = map[string]string{OptBridgeName: n.Bridge, OptMTU: fmt.Sprint(n.MTU)}
+		// docker's options of its default network, for inspect.
+		n.Options = map[string]string{
+			"com.docker.network.bridge.default_bridge":    "true",
+			"com.docker.network.bridge.enable_icc":        "true",
+			OptMasquerade:                                 "true",
+			"com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+			OptBridgeName:                                 n.Bridge,
+			OptMTU:                                        fmt.Sprint(n.MTU),
+		}
 	}
 	return n, nil
 }
