@@ -27,7 +27,7 @@ bench: build ## speed scripts that compare against a same-run baseline
 proto: ## regenerate the Go and ttrpc code from proto/agent/v1/*.proto
 	protoc -I proto -I /usr/include \
 	  --go_out=. --go_opt=module=github.com/berth-dev/berth \
-	  --go-ttrpc_out=. --go-ttrpc_opt=module=github.com/berth-dev/berth \
+	  --go-ttrpc_out=. --go-ttrpc_opt=module=github.com/berth-dev/berth,prefix=TTRPC \
 	  $(PROTOS)
 
 proto-check: proto ## fail when the committed generated code is stale

@@ -8,7 +8,7 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-type ContainersService interface {
+type TTRPCContainersService interface {
 	Create(context.Context, *CreateContainerRequest) (*CreateContainerResponse, error)
 	Start(context.Context, *ContainerRequest) (*emptypb.Empty, error)
 	Stop(context.Context, *StopContainerRequest) (*emptypb.Empty, error)
@@ -26,7 +26,7 @@ type ContainersService interface {
 	ExecInspect(context.Context, *ExecInspectRequest) (*ExecInspectResponse, error)
 	Pause(context.Context, *ContainerRequest) (*emptypb.Empty, error)
 	Unpause(context.Context, *ContainerRequest) (*emptypb.Empty, error)
-	Stats(context.Context, *StatsRequest, Containers_StatsServer) error
+	Stats(context.Context, *StatsRequest, TTRPCContainers_StatsServer) error
 	Top(context.Context, *TopRequest) (*TopResponse, error)
 	Rename(context.Context, *RenameRequest) (*emptypb.Empty, error)
 	Changes(context.Context, *ContainerRequest) (*ChangesResponse, error)
@@ -36,20 +36,20 @@ type ContainersService interface {
 	Prune(context.Context, *PruneRequest) (*PruneResponse, error)
 }
 
-type Containers_StatsServer interface {
+type TTRPCContainers_StatsServer interface {
 	Send(*StatsResponse) error
 	ttrpc.StreamServer
 }
 
-type containersStatsServer struct {
+type ttrpccontainersStatsServer struct {
 	ttrpc.StreamServer
 }
 
-func (x *containersStatsServer) Send(m *StatsResponse) error {
+func (x *ttrpccontainersStatsServer) Send(m *StatsResponse) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterContainersService(srv *ttrpc.Server, svc ContainersService) {
+func RegisterTTRPCContainersService(srv *ttrpc.Server, svc TTRPCContainersService) {
 	srv.RegisterService("berth.agent.v1.Containers", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -228,7 +228,7 @@ func RegisterContainersService(srv *ttrpc.Server, svc ContainersService) {
 					if err := stream.RecvMsg(m); err != nil {
 						return nil, err
 					}
-					return nil, svc.Stats(ctx, m, &containersStatsServer{stream})
+					return nil, svc.Stats(ctx, m, &ttrpccontainersStatsServer{stream})
 				},
 				StreamingClient: false,
 				StreamingServer: true,
@@ -237,7 +237,7 @@ func RegisterContainersService(srv *ttrpc.Server, svc ContainersService) {
 	})
 }
 
-type ContainersClient interface {
+type TTRPCContainersClient interface {
 	Create(context.Context, *CreateContainerRequest) (*CreateContainerResponse, error)
 	Start(context.Context, *ContainerRequest) (*emptypb.Empty, error)
 	Stop(context.Context, *StopContainerRequest) (*emptypb.Empty, error)
@@ -255,7 +255,7 @@ type ContainersClient interface {
 	ExecInspect(context.Context, *ExecInspectRequest) (*ExecInspectResponse, error)
 	Pause(context.Context, *ContainerRequest) (*emptypb.Empty, error)
 	Unpause(context.Context, *ContainerRequest) (*emptypb.Empty, error)
-	Stats(context.Context, *StatsRequest) (Containers_StatsClient, error)
+	Stats(context.Context, *StatsRequest) (TTRPCContainers_StatsClient, error)
 	Top(context.Context, *TopRequest) (*TopResponse, error)
 	Rename(context.Context, *RenameRequest) (*emptypb.Empty, error)
 	Changes(context.Context, *ContainerRequest) (*ChangesResponse, error)
@@ -265,17 +265,17 @@ type ContainersClient interface {
 	Prune(context.Context, *PruneRequest) (*PruneResponse, error)
 }
 
-type containersClient struct {
+type ttrpccontainersClient struct {
 	client *ttrpc.Client
 }
 
-func NewContainersClient(client *ttrpc.Client) ContainersClient {
-	return &containersClient{
+func NewTTRPCContainersClient(client *ttrpc.Client) TTRPCContainersClient {
+	return &ttrpccontainersClient{
 		client: client,
 	}
 }
 
-func (c *containersClient) Create(ctx context.Context, req *CreateContainerRequest) (*CreateContainerResponse, error) {
+func (c *ttrpccontainersClient) Create(ctx context.Context, req *CreateContainerRequest) (*CreateContainerResponse, error) {
 	var resp CreateContainerResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Create", req, &resp); err != nil {
 		return nil, err
@@ -283,7 +283,7 @@ func (c *containersClient) Create(ctx context.Context, req *CreateContainerReque
 	return &resp, nil
 }
 
-func (c *containersClient) Start(ctx context.Context, req *ContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Start(ctx context.Context, req *ContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Start", req, &resp); err != nil {
 		return nil, err
@@ -291,7 +291,7 @@ func (c *containersClient) Start(ctx context.Context, req *ContainerRequest) (*e
 	return &resp, nil
 }
 
-func (c *containersClient) Stop(ctx context.Context, req *StopContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Stop(ctx context.Context, req *StopContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Stop", req, &resp); err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func (c *containersClient) Stop(ctx context.Context, req *StopContainerRequest) 
 	return &resp, nil
 }
 
-func (c *containersClient) Restart(ctx context.Context, req *StopContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Restart(ctx context.Context, req *StopContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Restart", req, &resp); err != nil {
 		return nil, err
@@ -307,7 +307,7 @@ func (c *containersClient) Restart(ctx context.Context, req *StopContainerReques
 	return &resp, nil
 }
 
-func (c *containersClient) Kill(ctx context.Context, req *KillContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Kill(ctx context.Context, req *KillContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Kill", req, &resp); err != nil {
 		return nil, err
@@ -315,7 +315,7 @@ func (c *containersClient) Kill(ctx context.Context, req *KillContainerRequest) 
 	return &resp, nil
 }
 
-func (c *containersClient) Remove(ctx context.Context, req *RemoveContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Remove(ctx context.Context, req *RemoveContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Remove", req, &resp); err != nil {
 		return nil, err
@@ -323,7 +323,7 @@ func (c *containersClient) Remove(ctx context.Context, req *RemoveContainerReque
 	return &resp, nil
 }
 
-func (c *containersClient) List(ctx context.Context, req *ListContainersRequest) (*ListContainersResponse, error) {
+func (c *ttrpccontainersClient) List(ctx context.Context, req *ListContainersRequest) (*ListContainersResponse, error) {
 	var resp ListContainersResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "List", req, &resp); err != nil {
 		return nil, err
@@ -331,7 +331,7 @@ func (c *containersClient) List(ctx context.Context, req *ListContainersRequest)
 	return &resp, nil
 }
 
-func (c *containersClient) Inspect(ctx context.Context, req *InspectContainerRequest) (*InspectContainerResponse, error) {
+func (c *ttrpccontainersClient) Inspect(ctx context.Context, req *InspectContainerRequest) (*InspectContainerResponse, error) {
 	var resp InspectContainerResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Inspect", req, &resp); err != nil {
 		return nil, err
@@ -339,7 +339,7 @@ func (c *containersClient) Inspect(ctx context.Context, req *InspectContainerReq
 	return &resp, nil
 }
 
-func (c *containersClient) Wait(ctx context.Context, req *WaitContainerRequest) (*WaitContainerResponse, error) {
+func (c *ttrpccontainersClient) Wait(ctx context.Context, req *WaitContainerRequest) (*WaitContainerResponse, error) {
 	var resp WaitContainerResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Wait", req, &resp); err != nil {
 		return nil, err
@@ -347,7 +347,7 @@ func (c *containersClient) Wait(ctx context.Context, req *WaitContainerRequest) 
 	return &resp, nil
 }
 
-func (c *containersClient) Attach(ctx context.Context, req *AttachContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Attach(ctx context.Context, req *AttachContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Attach", req, &resp); err != nil {
 		return nil, err
@@ -355,7 +355,7 @@ func (c *containersClient) Attach(ctx context.Context, req *AttachContainerReque
 	return &resp, nil
 }
 
-func (c *containersClient) Resize(ctx context.Context, req *ResizeRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Resize(ctx context.Context, req *ResizeRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Resize", req, &resp); err != nil {
 		return nil, err
@@ -363,7 +363,7 @@ func (c *containersClient) Resize(ctx context.Context, req *ResizeRequest) (*emp
 	return &resp, nil
 }
 
-func (c *containersClient) Logs(ctx context.Context, req *LogsRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Logs(ctx context.Context, req *LogsRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Logs", req, &resp); err != nil {
 		return nil, err
@@ -371,7 +371,7 @@ func (c *containersClient) Logs(ctx context.Context, req *LogsRequest) (*emptypb
 	return &resp, nil
 }
 
-func (c *containersClient) ExecCreate(ctx context.Context, req *ExecCreateRequest) (*ExecCreateResponse, error) {
+func (c *ttrpccontainersClient) ExecCreate(ctx context.Context, req *ExecCreateRequest) (*ExecCreateResponse, error) {
 	var resp ExecCreateResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "ExecCreate", req, &resp); err != nil {
 		return nil, err
@@ -379,7 +379,7 @@ func (c *containersClient) ExecCreate(ctx context.Context, req *ExecCreateReques
 	return &resp, nil
 }
 
-func (c *containersClient) ExecStart(ctx context.Context, req *ExecStartRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) ExecStart(ctx context.Context, req *ExecStartRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "ExecStart", req, &resp); err != nil {
 		return nil, err
@@ -387,7 +387,7 @@ func (c *containersClient) ExecStart(ctx context.Context, req *ExecStartRequest)
 	return &resp, nil
 }
 
-func (c *containersClient) ExecInspect(ctx context.Context, req *ExecInspectRequest) (*ExecInspectResponse, error) {
+func (c *ttrpccontainersClient) ExecInspect(ctx context.Context, req *ExecInspectRequest) (*ExecInspectResponse, error) {
 	var resp ExecInspectResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "ExecInspect", req, &resp); err != nil {
 		return nil, err
@@ -395,7 +395,7 @@ func (c *containersClient) ExecInspect(ctx context.Context, req *ExecInspectRequ
 	return &resp, nil
 }
 
-func (c *containersClient) Pause(ctx context.Context, req *ContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Pause(ctx context.Context, req *ContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Pause", req, &resp); err != nil {
 		return nil, err
@@ -403,7 +403,7 @@ func (c *containersClient) Pause(ctx context.Context, req *ContainerRequest) (*e
 	return &resp, nil
 }
 
-func (c *containersClient) Unpause(ctx context.Context, req *ContainerRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Unpause(ctx context.Context, req *ContainerRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Unpause", req, &resp); err != nil {
 		return nil, err
@@ -411,7 +411,7 @@ func (c *containersClient) Unpause(ctx context.Context, req *ContainerRequest) (
 	return &resp, nil
 }
 
-func (c *containersClient) Stats(ctx context.Context, req *StatsRequest) (Containers_StatsClient, error) {
+func (c *ttrpccontainersClient) Stats(ctx context.Context, req *StatsRequest) (TTRPCContainers_StatsClient, error) {
 	stream, err := c.client.NewStream(ctx, &ttrpc.StreamDesc{
 		StreamingClient: false,
 		StreamingServer: true,
@@ -419,20 +419,20 @@ func (c *containersClient) Stats(ctx context.Context, req *StatsRequest) (Contai
 	if err != nil {
 		return nil, err
 	}
-	x := &containersStatsClient{stream}
+	x := &ttrpccontainersStatsClient{stream}
 	return x, nil
 }
 
-type Containers_StatsClient interface {
+type TTRPCContainers_StatsClient interface {
 	Recv() (*StatsResponse, error)
 	ttrpc.ClientStream
 }
 
-type containersStatsClient struct {
+type ttrpccontainersStatsClient struct {
 	ttrpc.ClientStream
 }
 
-func (x *containersStatsClient) Recv() (*StatsResponse, error) {
+func (x *ttrpccontainersStatsClient) Recv() (*StatsResponse, error) {
 	m := new(StatsResponse)
 	if err := x.ClientStream.RecvMsg(m); err != nil {
 		return nil, err
@@ -440,7 +440,7 @@ func (x *containersStatsClient) Recv() (*StatsResponse, error) {
 	return m, nil
 }
 
-func (c *containersClient) Top(ctx context.Context, req *TopRequest) (*TopResponse, error) {
+func (c *ttrpccontainersClient) Top(ctx context.Context, req *TopRequest) (*TopResponse, error) {
 	var resp TopResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Top", req, &resp); err != nil {
 		return nil, err
@@ -448,7 +448,7 @@ func (c *containersClient) Top(ctx context.Context, req *TopRequest) (*TopRespon
 	return &resp, nil
 }
 
-func (c *containersClient) Rename(ctx context.Context, req *RenameRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) Rename(ctx context.Context, req *RenameRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Rename", req, &resp); err != nil {
 		return nil, err
@@ -456,7 +456,7 @@ func (c *containersClient) Rename(ctx context.Context, req *RenameRequest) (*emp
 	return &resp, nil
 }
 
-func (c *containersClient) Changes(ctx context.Context, req *ContainerRequest) (*ChangesResponse, error) {
+func (c *ttrpccontainersClient) Changes(ctx context.Context, req *ContainerRequest) (*ChangesResponse, error) {
 	var resp ChangesResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Changes", req, &resp); err != nil {
 		return nil, err
@@ -464,7 +464,7 @@ func (c *containersClient) Changes(ctx context.Context, req *ContainerRequest) (
 	return &resp, nil
 }
 
-func (c *containersClient) Commit(ctx context.Context, req *CommitRequest) (*CommitResponse, error) {
+func (c *ttrpccontainersClient) Commit(ctx context.Context, req *CommitRequest) (*CommitResponse, error) {
 	var resp CommitResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Commit", req, &resp); err != nil {
 		return nil, err
@@ -472,7 +472,7 @@ func (c *containersClient) Commit(ctx context.Context, req *CommitRequest) (*Com
 	return &resp, nil
 }
 
-func (c *containersClient) CopyFrom(ctx context.Context, req *CopyRequest) (*PathStat, error) {
+func (c *ttrpccontainersClient) CopyFrom(ctx context.Context, req *CopyRequest) (*PathStat, error) {
 	var resp PathStat
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "CopyFrom", req, &resp); err != nil {
 		return nil, err
@@ -480,7 +480,7 @@ func (c *containersClient) CopyFrom(ctx context.Context, req *CopyRequest) (*Pat
 	return &resp, nil
 }
 
-func (c *containersClient) CopyTo(ctx context.Context, req *CopyRequest) (*emptypb.Empty, error) {
+func (c *ttrpccontainersClient) CopyTo(ctx context.Context, req *CopyRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "CopyTo", req, &resp); err != nil {
 		return nil, err
@@ -488,7 +488,7 @@ func (c *containersClient) CopyTo(ctx context.Context, req *CopyRequest) (*empty
 	return &resp, nil
 }
 
-func (c *containersClient) Prune(ctx context.Context, req *PruneRequest) (*PruneResponse, error) {
+func (c *ttrpccontainersClient) Prune(ctx context.Context, req *PruneRequest) (*PruneResponse, error) {
 	var resp PruneResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Containers", "Prune", req, &resp); err != nil {
 		return nil, err

@@ -8,8 +8,8 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-type ImagesService interface {
-	Pull(context.Context, *PullRequest, Images_PullServer) error
+type TTRPCImagesService interface {
+	Pull(context.Context, *PullRequest, TTRPCImages_PullServer) error
 	List(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
 	Inspect(context.Context, *InspectImageRequest) (*InspectImageResponse, error)
 	Remove(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error)
@@ -19,20 +19,20 @@ type ImagesService interface {
 	Prune(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
 }
 
-type Images_PullServer interface {
+type TTRPCImages_PullServer interface {
 	Send(*PullProgress) error
 	ttrpc.StreamServer
 }
 
-type imagesPullServer struct {
+type ttrpcimagesPullServer struct {
 	ttrpc.StreamServer
 }
 
-func (x *imagesPullServer) Send(m *PullProgress) error {
+func (x *ttrpcimagesPullServer) Send(m *PullProgress) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterImagesService(srv *ttrpc.Server, svc ImagesService) {
+func RegisterTTRPCImagesService(srv *ttrpc.Server, svc TTRPCImagesService) {
 	srv.RegisterService("berth.agent.v1.Images", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"List": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -92,7 +92,7 @@ func RegisterImagesService(srv *ttrpc.Server, svc ImagesService) {
 					if err := stream.RecvMsg(m); err != nil {
 						return nil, err
 					}
-					return nil, svc.Pull(ctx, m, &imagesPullServer{stream})
+					return nil, svc.Pull(ctx, m, &ttrpcimagesPullServer{stream})
 				},
 				StreamingClient: false,
 				StreamingServer: true,
@@ -101,8 +101,8 @@ func RegisterImagesService(srv *ttrpc.Server, svc ImagesService) {
 	})
 }
 
-type ImagesClient interface {
-	Pull(context.Context, *PullRequest) (Images_PullClient, error)
+type TTRPCImagesClient interface {
+	Pull(context.Context, *PullRequest) (TTRPCImages_PullClient, error)
 	List(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
 	Inspect(context.Context, *InspectImageRequest) (*InspectImageResponse, error)
 	Remove(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error)
@@ -112,17 +112,17 @@ type ImagesClient interface {
 	Prune(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
 }
 
-type imagesClient struct {
+type ttrpcimagesClient struct {
 	client *ttrpc.Client
 }
 
-func NewImagesClient(client *ttrpc.Client) ImagesClient {
-	return &imagesClient{
+func NewTTRPCImagesClient(client *ttrpc.Client) TTRPCImagesClient {
+	return &ttrpcimagesClient{
 		client: client,
 	}
 }
 
-func (c *imagesClient) Pull(ctx context.Context, req *PullRequest) (Images_PullClient, error) {
+func (c *ttrpcimagesClient) Pull(ctx context.Context, req *PullRequest) (TTRPCImages_PullClient, error) {
 	stream, err := c.client.NewStream(ctx, &ttrpc.StreamDesc{
 		StreamingClient: false,
 		StreamingServer: true,
@@ -130,20 +130,20 @@ func (c *imagesClient) Pull(ctx context.Context, req *PullRequest) (Images_PullC
 	if err != nil {
 		return nil, err
 	}
-	x := &imagesPullClient{stream}
+	x := &ttrpcimagesPullClient{stream}
 	return x, nil
 }
 
-type Images_PullClient interface {
+type TTRPCImages_PullClient interface {
 	Recv() (*PullProgress, error)
 	ttrpc.ClientStream
 }
 
-type imagesPullClient struct {
+type ttrpcimagesPullClient struct {
 	ttrpc.ClientStream
 }
 
-func (x *imagesPullClient) Recv() (*PullProgress, error) {
+func (x *ttrpcimagesPullClient) Recv() (*PullProgress, error) {
 	m := new(PullProgress)
 	if err := x.ClientStream.RecvMsg(m); err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (x *imagesPullClient) Recv() (*PullProgress, error) {
 	return m, nil
 }
 
-func (c *imagesClient) List(ctx context.Context, req *ListImagesRequest) (*ListImagesResponse, error) {
+func (c *ttrpcimagesClient) List(ctx context.Context, req *ListImagesRequest) (*ListImagesResponse, error) {
 	var resp ListImagesResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "List", req, &resp); err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (c *imagesClient) List(ctx context.Context, req *ListImagesRequest) (*ListI
 	return &resp, nil
 }
 
-func (c *imagesClient) Inspect(ctx context.Context, req *InspectImageRequest) (*InspectImageResponse, error) {
+func (c *ttrpcimagesClient) Inspect(ctx context.Context, req *InspectImageRequest) (*InspectImageResponse, error) {
 	var resp InspectImageResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Inspect", req, &resp); err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func (c *imagesClient) Inspect(ctx context.Context, req *InspectImageRequest) (*
 	return &resp, nil
 }
 
-func (c *imagesClient) Remove(ctx context.Context, req *RemoveImageRequest) (*RemoveImageResponse, error) {
+func (c *ttrpcimagesClient) Remove(ctx context.Context, req *RemoveImageRequest) (*RemoveImageResponse, error) {
 	var resp RemoveImageResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Remove", req, &resp); err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ func (c *imagesClient) Remove(ctx context.Context, req *RemoveImageRequest) (*Re
 	return &resp, nil
 }
 
-func (c *imagesClient) Tag(ctx context.Context, req *TagImageRequest) (*emptypb.Empty, error) {
+func (c *ttrpcimagesClient) Tag(ctx context.Context, req *TagImageRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Tag", req, &resp); err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (c *imagesClient) Tag(ctx context.Context, req *TagImageRequest) (*emptypb.
 	return &resp, nil
 }
 
-func (c *imagesClient) Load(ctx context.Context, req *LoadImageRequest) (*LoadImageResponse, error) {
+func (c *ttrpcimagesClient) Load(ctx context.Context, req *LoadImageRequest) (*LoadImageResponse, error) {
 	var resp LoadImageResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Load", req, &resp); err != nil {
 		return nil, err
@@ -191,7 +191,7 @@ func (c *imagesClient) Load(ctx context.Context, req *LoadImageRequest) (*LoadIm
 	return &resp, nil
 }
 
-func (c *imagesClient) Save(ctx context.Context, req *SaveImageRequest) (*emptypb.Empty, error) {
+func (c *ttrpcimagesClient) Save(ctx context.Context, req *SaveImageRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Save", req, &resp); err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func (c *imagesClient) Save(ctx context.Context, req *SaveImageRequest) (*emptyp
 	return &resp, nil
 }
 
-func (c *imagesClient) Prune(ctx context.Context, req *PruneImagesRequest) (*PruneImagesResponse, error) {
+func (c *ttrpcimagesClient) Prune(ctx context.Context, req *PruneImagesRequest) (*PruneImagesResponse, error) {
 	var resp PruneImagesResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Prune", req, &resp); err != nil {
 		return nil, err

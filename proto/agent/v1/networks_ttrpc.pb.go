@@ -8,7 +8,7 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-type NetworksService interface {
+type TTRPCNetworksService interface {
 	Create(context.Context, *CreateNetworkRequest) (*CreateNetworkResponse, error)
 	List(context.Context, *ListNetworksRequest) (*ListNetworksResponse, error)
 	Inspect(context.Context, *InspectNetworkRequest) (*InspectNetworkResponse, error)
@@ -18,7 +18,7 @@ type NetworksService interface {
 	Prune(context.Context, *PruneNetworksRequest) (*PruneNetworksResponse, error)
 }
 
-func RegisterNetworksService(srv *ttrpc.Server, svc NetworksService) {
+func RegisterTTRPCNetworksService(srv *ttrpc.Server, svc TTRPCNetworksService) {
 	srv.RegisterService("berth.agent.v1.Networks", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -74,17 +74,17 @@ func RegisterNetworksService(srv *ttrpc.Server, svc NetworksService) {
 	})
 }
 
-type networksClient struct {
+type ttrpcnetworksClient struct {
 	client *ttrpc.Client
 }
 
-func NewNetworksClient(client *ttrpc.Client) NetworksService {
-	return &networksClient{
+func NewTTRPCNetworksClient(client *ttrpc.Client) TTRPCNetworksService {
+	return &ttrpcnetworksClient{
 		client: client,
 	}
 }
 
-func (c *networksClient) Create(ctx context.Context, req *CreateNetworkRequest) (*CreateNetworkResponse, error) {
+func (c *ttrpcnetworksClient) Create(ctx context.Context, req *CreateNetworkRequest) (*CreateNetworkResponse, error) {
 	var resp CreateNetworkResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "Create", req, &resp); err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (c *networksClient) Create(ctx context.Context, req *CreateNetworkRequest) 
 	return &resp, nil
 }
 
-func (c *networksClient) List(ctx context.Context, req *ListNetworksRequest) (*ListNetworksResponse, error) {
+func (c *ttrpcnetworksClient) List(ctx context.Context, req *ListNetworksRequest) (*ListNetworksResponse, error) {
 	var resp ListNetworksResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "List", req, &resp); err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (c *networksClient) List(ctx context.Context, req *ListNetworksRequest) (*L
 	return &resp, nil
 }
 
-func (c *networksClient) Inspect(ctx context.Context, req *InspectNetworkRequest) (*InspectNetworkResponse, error) {
+func (c *ttrpcnetworksClient) Inspect(ctx context.Context, req *InspectNetworkRequest) (*InspectNetworkResponse, error) {
 	var resp InspectNetworkResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "Inspect", req, &resp); err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func (c *networksClient) Inspect(ctx context.Context, req *InspectNetworkRequest
 	return &resp, nil
 }
 
-func (c *networksClient) Remove(ctx context.Context, req *RemoveNetworkRequest) (*emptypb.Empty, error) {
+func (c *ttrpcnetworksClient) Remove(ctx context.Context, req *RemoveNetworkRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "Remove", req, &resp); err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (c *networksClient) Remove(ctx context.Context, req *RemoveNetworkRequest) 
 	return &resp, nil
 }
 
-func (c *networksClient) Connect(ctx context.Context, req *ConnectNetworkRequest) (*emptypb.Empty, error) {
+func (c *ttrpcnetworksClient) Connect(ctx context.Context, req *ConnectNetworkRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "Connect", req, &resp); err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (c *networksClient) Connect(ctx context.Context, req *ConnectNetworkRequest
 	return &resp, nil
 }
 
-func (c *networksClient) Disconnect(ctx context.Context, req *DisconnectNetworkRequest) (*emptypb.Empty, error) {
+func (c *ttrpcnetworksClient) Disconnect(ctx context.Context, req *DisconnectNetworkRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "Disconnect", req, &resp); err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (c *networksClient) Disconnect(ctx context.Context, req *DisconnectNetworkR
 	return &resp, nil
 }
 
-func (c *networksClient) Prune(ctx context.Context, req *PruneNetworksRequest) (*PruneNetworksResponse, error) {
+func (c *ttrpcnetworksClient) Prune(ctx context.Context, req *PruneNetworksRequest) (*PruneNetworksResponse, error) {
 	var resp PruneNetworksResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Networks", "Prune", req, &resp); err != nil {
 		return nil, err

@@ -8,28 +8,28 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-type SystemService interface {
+type TTRPCSystemService interface {
 	Version(context.Context, *emptypb.Empty) (*VersionResponse, error)
 	Info(context.Context, *emptypb.Empty) (*InfoResponse, error)
-	Events(context.Context, *EventsRequest, System_EventsServer) error
+	Events(context.Context, *EventsRequest, TTRPCSystem_EventsServer) error
 	OpenStream(context.Context, *emptypb.Empty) (*OpenStreamResponse, error)
 	Shutdown(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
 }
 
-type System_EventsServer interface {
+type TTRPCSystem_EventsServer interface {
 	Send(*Event) error
 	ttrpc.StreamServer
 }
 
-type systemEventsServer struct {
+type ttrpcsystemEventsServer struct {
 	ttrpc.StreamServer
 }
 
-func (x *systemEventsServer) Send(m *Event) error {
+func (x *ttrpcsystemEventsServer) Send(m *Event) error {
 	return x.StreamServer.SendMsg(m)
 }
 
-func RegisterSystemService(srv *ttrpc.Server, svc SystemService) {
+func RegisterTTRPCSystemService(srv *ttrpc.Server, svc TTRPCSystemService) {
 	srv.RegisterService("berth.agent.v1.System", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Version": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -68,7 +68,7 @@ func RegisterSystemService(srv *ttrpc.Server, svc SystemService) {
 					if err := stream.RecvMsg(m); err != nil {
 						return nil, err
 					}
-					return nil, svc.Events(ctx, m, &systemEventsServer{stream})
+					return nil, svc.Events(ctx, m, &ttrpcsystemEventsServer{stream})
 				},
 				StreamingClient: false,
 				StreamingServer: true,
@@ -77,25 +77,25 @@ func RegisterSystemService(srv *ttrpc.Server, svc SystemService) {
 	})
 }
 
-type SystemClient interface {
+type TTRPCSystemClient interface {
 	Version(context.Context, *emptypb.Empty) (*VersionResponse, error)
 	Info(context.Context, *emptypb.Empty) (*InfoResponse, error)
-	Events(context.Context, *EventsRequest) (System_EventsClient, error)
+	Events(context.Context, *EventsRequest) (TTRPCSystem_EventsClient, error)
 	OpenStream(context.Context, *emptypb.Empty) (*OpenStreamResponse, error)
 	Shutdown(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
 }
 
-type systemClient struct {
+type ttrpcsystemClient struct {
 	client *ttrpc.Client
 }
 
-func NewSystemClient(client *ttrpc.Client) SystemClient {
-	return &systemClient{
+func NewTTRPCSystemClient(client *ttrpc.Client) TTRPCSystemClient {
+	return &ttrpcsystemClient{
 		client: client,
 	}
 }
 
-func (c *systemClient) Version(ctx context.Context, req *emptypb.Empty) (*VersionResponse, error) {
+func (c *ttrpcsystemClient) Version(ctx context.Context, req *emptypb.Empty) (*VersionResponse, error) {
 	var resp VersionResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.System", "Version", req, &resp); err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (c *systemClient) Version(ctx context.Context, req *emptypb.Empty) (*Versio
 	return &resp, nil
 }
 
-func (c *systemClient) Info(ctx context.Context, req *emptypb.Empty) (*InfoResponse, error) {
+func (c *ttrpcsystemClient) Info(ctx context.Context, req *emptypb.Empty) (*InfoResponse, error) {
 	var resp InfoResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.System", "Info", req, &resp); err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (c *systemClient) Info(ctx context.Context, req *emptypb.Empty) (*InfoRespo
 	return &resp, nil
 }
 
-func (c *systemClient) Events(ctx context.Context, req *EventsRequest) (System_EventsClient, error) {
+func (c *ttrpcsystemClient) Events(ctx context.Context, req *EventsRequest) (TTRPCSystem_EventsClient, error) {
 	stream, err := c.client.NewStream(ctx, &ttrpc.StreamDesc{
 		StreamingClient: false,
 		StreamingServer: true,
@@ -119,20 +119,20 @@ func (c *systemClient) Events(ctx context.Context, req *EventsRequest) (System_E
 	if err != nil {
 		return nil, err
 	}
-	x := &systemEventsClient{stream}
+	x := &ttrpcsystemEventsClient{stream}
 	return x, nil
 }
 
-type System_EventsClient interface {
+type TTRPCSystem_EventsClient interface {
 	Recv() (*Event, error)
 	ttrpc.ClientStream
 }
 
-type systemEventsClient struct {
+type ttrpcsystemEventsClient struct {
 	ttrpc.ClientStream
 }
 
-func (x *systemEventsClient) Recv() (*Event, error) {
+func (x *ttrpcsystemEventsClient) Recv() (*Event, error) {
 	m := new(Event)
 	if err := x.ClientStream.RecvMsg(m); err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (x *systemEventsClient) Recv() (*Event, error) {
 	return m, nil
 }
 
-func (c *systemClient) OpenStream(ctx context.Context, req *emptypb.Empty) (*OpenStreamResponse, error) {
+func (c *ttrpcsystemClient) OpenStream(ctx context.Context, req *emptypb.Empty) (*OpenStreamResponse, error) {
 	var resp OpenStreamResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.System", "OpenStream", req, &resp); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (c *systemClient) OpenStream(ctx context.Context, req *emptypb.Empty) (*Ope
 	return &resp, nil
 }
 
-func (c *systemClient) Shutdown(ctx context.Context, req *emptypb.Empty) (*emptypb.Empty, error) {
+func (c *ttrpcsystemClient) Shutdown(ctx context.Context, req *emptypb.Empty) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.System", "Shutdown", req, &resp); err != nil {
 		return nil, err

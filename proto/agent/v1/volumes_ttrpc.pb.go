@@ -8,7 +8,7 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-type VolumesService interface {
+type TTRPCVolumesService interface {
 	Create(context.Context, *CreateVolumeRequest) (*Volume, error)
 	List(context.Context, *ListVolumesRequest) (*ListVolumesResponse, error)
 	Inspect(context.Context, *InspectVolumeRequest) (*Volume, error)
@@ -16,7 +16,7 @@ type VolumesService interface {
 	Prune(context.Context, *PruneVolumesRequest) (*PruneVolumesResponse, error)
 }
 
-func RegisterVolumesService(srv *ttrpc.Server, svc VolumesService) {
+func RegisterTTRPCVolumesService(srv *ttrpc.Server, svc TTRPCVolumesService) {
 	srv.RegisterService("berth.agent.v1.Volumes", &ttrpc.ServiceDesc{
 		Methods: map[string]ttrpc.Method{
 			"Create": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
@@ -58,17 +58,17 @@ func RegisterVolumesService(srv *ttrpc.Server, svc VolumesService) {
 	})
 }
 
-type volumesClient struct {
+type ttrpcvolumesClient struct {
 	client *ttrpc.Client
 }
 
-func NewVolumesClient(client *ttrpc.Client) VolumesService {
-	return &volumesClient{
+func NewTTRPCVolumesClient(client *ttrpc.Client) TTRPCVolumesService {
+	return &ttrpcvolumesClient{
 		client: client,
 	}
 }
 
-func (c *volumesClient) Create(ctx context.Context, req *CreateVolumeRequest) (*Volume, error) {
+func (c *ttrpcvolumesClient) Create(ctx context.Context, req *CreateVolumeRequest) (*Volume, error) {
 	var resp Volume
 	if err := c.client.Call(ctx, "berth.agent.v1.Volumes", "Create", req, &resp); err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (c *volumesClient) Create(ctx context.Context, req *CreateVolumeRequest) (*
 	return &resp, nil
 }
 
-func (c *volumesClient) List(ctx context.Context, req *ListVolumesRequest) (*ListVolumesResponse, error) {
+func (c *ttrpcvolumesClient) List(ctx context.Context, req *ListVolumesRequest) (*ListVolumesResponse, error) {
 	var resp ListVolumesResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Volumes", "List", req, &resp); err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (c *volumesClient) List(ctx context.Context, req *ListVolumesRequest) (*Lis
 	return &resp, nil
 }
 
-func (c *volumesClient) Inspect(ctx context.Context, req *InspectVolumeRequest) (*Volume, error) {
+func (c *ttrpcvolumesClient) Inspect(ctx context.Context, req *InspectVolumeRequest) (*Volume, error) {
 	var resp Volume
 	if err := c.client.Call(ctx, "berth.agent.v1.Volumes", "Inspect", req, &resp); err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (c *volumesClient) Inspect(ctx context.Context, req *InspectVolumeRequest) 
 	return &resp, nil
 }
 
-func (c *volumesClient) Remove(ctx context.Context, req *RemoveVolumeRequest) (*emptypb.Empty, error) {
+func (c *ttrpcvolumesClient) Remove(ctx context.Context, req *RemoveVolumeRequest) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.Volumes", "Remove", req, &resp); err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (c *volumesClient) Remove(ctx context.Context, req *RemoveVolumeRequest) (*
 	return &resp, nil
 }
 
-func (c *volumesClient) Prune(ctx context.Context, req *PruneVolumesRequest) (*PruneVolumesResponse, error) {
+func (c *ttrpcvolumesClient) Prune(ctx context.Context, req *PruneVolumesRequest) (*PruneVolumesResponse, error) {
 	var resp PruneVolumesResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.Volumes", "Prune", req, &resp); err != nil {
 		return nil, err
