@@ -23,11 +23,11 @@ type agentConn struct {
 	client  *ttrpc.Client
 	dial    stream.Dial
 
-	System     agentv1.SystemClient
-	Images     agentv1.ImagesClient
-	Containers agentv1.ContainersClient
-	Volumes    agentv1.VolumesService
-	Networks   agentv1.NetworksService
+	System     agentv1.TTRPCSystemClient
+	Images     agentv1.TTRPCImagesClient
+	Containers agentv1.TTRPCContainersClient
+	Volumes    agentv1.TTRPCVolumesService
+	Networks   agentv1.TTRPCNetworksService
 }
 
 // resolveGlobals fills in the machine name and the state dir from flags and
@@ -109,11 +109,11 @@ func (c *cli) agent(ctx context.Context) (*agentConn, error) {
 		machine:    m,
 		client:     cl,
 		dial:       dial,
-		System:     agentv1.NewSystemClient(cl),
-		Images:     agentv1.NewImagesClient(cl),
-		Containers: agentv1.NewContainersClient(cl),
-		Volumes:    agentv1.NewVolumesClient(cl),
-		Networks:   agentv1.NewNetworksClient(cl),
+		System:     agentv1.NewTTRPCSystemClient(cl),
+		Images:     agentv1.NewTTRPCImagesClient(cl),
+		Containers: agentv1.NewTTRPCContainersClient(cl),
+		Volumes:    agentv1.NewTTRPCVolumesClient(cl),
+		Networks:   agentv1.NewTTRPCNetworksClient(cl),
 	}
 	return c.conn, nil
 }

@@ -43,8 +43,8 @@ func newTestCLI(t *testing.T, images *fakeImages) (*cli, *bytes.Buffer, *bytes.B
 	if err != nil {
 		t.Fatalf("ttrpc server: %v", err)
 	}
-	agentv1.RegisterImagesService(srv, images)
-	agentv1.RegisterSystemService(srv, &fakeSystem{f: f})
+	agentv1.RegisterTTRPCImagesService(srv, images)
+	agentv1.RegisterTTRPCSystemService(srv, &fakeSystem{f: f})
 	l := &chanListener{conns: f.conns, done: make(chan struct{})}
 	go srv.Serve(context.Background(), l) //nolint:errcheck // ends with Close
 	dial := func() (net.Conn, error) {
@@ -68,8 +68,8 @@ func newTestCLI(t *testing.T, images *fakeImages) (*cli, *bytes.Buffer, *bytes.B
 		machine: &machine.Machine{Name: "test"},
 		client:  cl,
 		dial:    dial,
-		System:  agentv1.NewSystemClient(cl),
-		Images:  agentv1.NewImagesClient(cl),
+		System:  agentv1.NewTTRPCSystemClient(cl),
+		Images:  agentv1.NewTTRPCImagesClient(cl),
 	}
 	return c, &out, &errOut
 }
@@ -136,7 +136,7 @@ func (l *chanListener) Close() error {
 func (l *chanListener) Addr() net.Addr { return &net.UnixAddr{Name: "fake", Net: "unix"} }
 
 type fakeSystem struct {
-	agentv1.SystemService // nil: only OpenStream is served
+	agentv1.TTRPCSystemService // nil: only OpenStream is served
 	f                     *fakeAgent
 }
 
@@ -187,7 +187,7 @@ func notFound(ref string) error {
 	return errgrpc.ToGRPC(fmt.Errorf("image %q: %w", ref, errdefs.ErrNotFound))
 }
 
-func (s *fakeImages) Pull(ctx context.Context, r *agentv1.PullRequest, st agentv1.Images_PullServer) error {
+func (s *fakeImages) Pull(ctx context.Context, r *agentv1.PullRequest, st agentv1.TTRPCImages_PullServer) error {
 	s.mu.Lock()
 	s.pullReq = r
 	s.mu.Unlock()

@@ -77,7 +77,7 @@ func (c *cli) runPull(ctx context.Context, o pullOptions) error {
 
 // drawPull reads the agent's progress until the final message and returns
 // it. p is nil with -q.
-func drawPull(st agentv1.Images_PullClient, p *progressPrinter) (*agentv1.PullProgress, error) {
+func drawPull(st agentv1.TTRPCImages_PullClient, p *progressPrinter) (*agentv1.PullProgress, error) {
 	sawDigest := false
 	for {
 		m, err := st.Recv()
