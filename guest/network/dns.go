@@ -20,9 +20,12 @@ const forwardTimeout = 2 * time.Second
 
 // dnsHandler answers the queries sent to one network's gateway.
 type dnsHandler struct {
-	// lookup returns the address of a container name, short id or alias on
-	// this network (name is lower case, without the trailing dot).
-	lookup func(name string) (netip.Addr, bool)
+	// lookup returns the addresses of a container name, short id or alias
+	// on this network (name is lower case, without the trailing dot); an
+	// alias shared by several containers has several.
+	lookup func(name string) []netip.Addr
+	// reverse returns the container name owning addr, "" if none.
+	reverse func(addr netip.Addr) string
 	// upstreams lists the resolvers ("ip:port") other names go to.
 	upstreams func() []string
 }
@@ -37,26 +40,69 @@ func (h *dnsHandler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
-	if addr, ok := h.lookup(name); ok && q.Qclass == dns.ClassINET {
-		_ = w.WriteMsg(localAnswer(r, q, addr))
-		return
+	if q.Qclass == dns.ClassINET {
+		if addrs := h.lookup(name); len(addrs) > 0 {
+			_ = w.WriteMsg(localAnswer(r, q, addrs))
+			return
+		}
+		if m := h.answerPTR(r, q, name); m != nil {
+			_ = w.WriteMsg(m)
+			return
+		}
 	}
 	_ = w.WriteMsg(h.forward(r, w.LocalAddr().Network()))
 }
 
-// localAnswer answers a query about a container: A gets its address, any
+// localAnswer answers a query about a container: A gets its addresses, any
 // other type an empty NOERROR answer (the name exists).
-func localAnswer(r *dns.Msg, q dns.Question, addr netip.Addr) *dns.Msg {
+func localAnswer(r *dns.Msg, q dns.Question, addrs []netip.Addr) *dns.Msg {
+	m := newReply(r)
+	for _, a := range addrs {
+		if q.Qtype == dns.TypeA && a.Is4() {
+			m.Answer = append(m.Answer, &dns.A{
+				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnsTTL},
+				A:   net.IP(a.AsSlice()),
+			})
+		}
+	}
+	return m
+}
+
+func newReply(r *dns.Msg) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
 	m.RecursionAvailable = true
-	if q.Qtype == dns.TypeA && addr.Is4() {
-		m.Answer = append(m.Answer, &dns.A{
-			Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnsTTL},
-			A:   net.IP(addr.AsSlice()),
-		})
+	return m
+}
+
+// answerPTR answers a reverse query for a container's address, nil when
+// the address is not one of this network's containers.
+func (h *dnsHandler) answerPTR(r *dns.Msg, q dns.Question, name string) *dns.Msg {
+	if q.Qtype != dns.TypePTR || h.reverse == nil {
+		return nil
 	}
+	rev, ok := strings.CutSuffix(name, ".in-addr.arpa")
+	if !ok {
+		return nil
+	}
+	p := strings.Split(rev, ".")
+	if len(p) != 4 {
+		return nil
+	}
+	a, err := netip.ParseAddr(p[3] + "." + p[2] + "." + p[1] + "." + p[0])
+	if err != nil {
+		return nil
+	}
+	target := h.reverse(a)
+	if target == "" {
+		return nil
+	}
+	m := newReply(r)
+	m.Answer = append(m.Answer, &dns.PTR{
+		Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: dnsTTL},
+		Ptr: dns.Fqdn(target),
+	})
 	return m
 }
 

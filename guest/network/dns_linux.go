@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -20,7 +21,8 @@ func (m *Manager) startDNS(ctx context.Context, n *Network) error {
 	}
 	id := n.ID
 	h := &dnsHandler{
-		lookup:    func(name string) (netip.Addr, bool) { return m.lookup(id, name) },
+		lookup:    func(name string) []netip.Addr { return m.lookup(id, name) },
+		reverse:   func(a netip.Addr) string { return m.reverse(id, a) },
 		upstreams: m.upstreams,
 	}
 	m.dns[n.ID] = startDNS(h, pc, l)
@@ -28,28 +30,49 @@ func (m *Manager) startDNS(ctx context.Context, n *Network) error {
 }
 
 // lookup finds name among the endpoints of network id: container names,
-// 12-digit short ids, full ids and aliases, case-insensitively.
-func (m *Manager) lookup(id, name string) (netip.Addr, bool) {
+// 12-digit short ids, full ids and aliases, case-insensitively, also in the
+// "name.network" form.
+func (m *Manager) lookup(id, name string) []netip.Addr {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n := m.nets[id]
 	if n == nil || name == "" {
-		return netip.Addr{}, false
+		return nil
+	}
+	if short, ok := strings.CutSuffix(name, "."+strings.ToLower(n.Name)); ok && short != "" {
+		name = short
+	}
+	var out []netip.Addr
+	for _, e := range n.Endpoints {
+		if e.IP.IsValid() && endpointHasName(e, name) {
+			out = append(out, e.IP.Addr())
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
+}
+
+func endpointHasName(e *Endpoint, name string) bool {
+	if strings.EqualFold(e.Name, name) || e.ContainerID == name || shortID(e.ContainerID) == name {
+		return true
+	}
+	return slices.ContainsFunc(e.Aliases, func(a string) bool { return strings.EqualFold(a, name) })
+}
+
+// reverse returns the name of the container holding addr on network id.
+func (m *Manager) reverse(id string, addr netip.Addr) string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := m.nets[id]
+	if n == nil {
+		return ""
 	}
 	for _, e := range n.Endpoints {
-		if !e.IP.IsValid() {
-			continue
-		}
-		if strings.EqualFold(e.Name, name) || e.ContainerID == name || shortID(e.ContainerID) == name {
-			return e.IP.Addr(), true
-		}
-		for _, a := range e.Aliases {
-			if strings.EqualFold(a, name) {
-				return e.IP.Addr(), true
-			}
+		if e.IP.Addr() == addr {
+			return nameOr(e.Name, e.ContainerID) + "." + n.Name
 		}
 	}
-	return netip.Addr{}, false
+	return ""
 }
 
 // upstreams returns the resolvers non-local queries go to: Options.Upstreams

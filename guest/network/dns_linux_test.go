@@ -60,8 +60,11 @@ func query(t *testing.T, ns, server, proto, name string, qtype uint16) dnsResult
 	}
 	res := dnsResult{rcode: resp.Rcode}
 	for _, rr := range resp.Answer {
-		if a, ok := rr.(*dns.A); ok {
-			res.answers = append(res.answers, a.A.String())
+		switch rr := rr.(type) {
+		case *dns.A:
+			res.answers = append(res.answers, rr.A.String())
+		case *dns.PTR:
+			res.answers = append(res.answers, rr.Ptr)
 		}
 	}
 	return res
@@ -74,8 +77,8 @@ func TestEmbeddedDNS(t *testing.T) {
 	mustCreate(t, m, CreateOptions{Name: "dnsa", Subnet: "10.251.30.0/24"})
 	mustCreate(t, m, CreateOptions{Name: "dnsb", Subnet: "10.251.31.0/24"})
 	web, client, other := newNS(t), newNS(t), newNS(t)
-	mustAttach(t, m, "dnsa", containerID(1), web, AttachOptions{Name: "web", Aliases: []string{"www", "Front.Alias"}})
-	mustAttach(t, m, "dnsa", containerID(2), client, AttachOptions{Name: "client"})
+	mustAttach(t, m, "dnsa", containerID(1), web, AttachOptions{Name: "web", Aliases: []string{"www", "Front.Alias", "shared"}})
+	mustAttach(t, m, "dnsa", containerID(2), client, AttachOptions{Name: "client", Aliases: []string{"shared"}})
 	mustAttach(t, m, "dnsb", containerID(3), other, AttachOptions{Name: "other"})
 	const gw = "10.251.30.1:53"
 	tests := []struct {
@@ -90,6 +93,10 @@ func TestEmbeddedDNS(t *testing.T) {
 		{"alias any case", "udp", "front.ALIAS", dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
 		{"short id", "udp", containerID(1)[:12], dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
 		{"peer", "udp", "client", dns.TypeA, dns.RcodeSuccess, "10.251.30.3"},
+		{"name.network", "udp", "web.dnsa", dns.TypeA, dns.RcodeSuccess, "10.251.30.2"},
+		{"shared alias", "udp", "shared", dns.TypeA, dns.RcodeSuccess, "10.251.30.2,10.251.30.3"},
+		{"reverse", "udp", "2.30.251.10.in-addr.arpa", dns.TypePTR, dns.RcodeSuccess, "web.dnsa."},
+		{"reverse of unknown", "udp", "9.30.251.10.in-addr.arpa", dns.TypePTR, dns.RcodeNameError, ""},
 		{"AAAA is empty", "udp", "web", dns.TypeAAAA, dns.RcodeSuccess, ""},
 		{"other network", "udp", "other", dns.TypeA, dns.RcodeNameError, ""},
 		{"forwarded", "udp", "upstream.test", dns.TypeA, dns.RcodeSuccess, "10.251.99.9"},
