@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/ttrpc"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/berth-dev/berth/guest/network"
 	"github.com/berth-dev/berth/guest/volume"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
@@ -48,6 +49,8 @@ type Server struct {
 
 	images   *imagesService
 	volumes  *volume.Store
+	nets     *network.Manager
+	engine   *engine
 	shutdown chan struct{}
 	once     sync.Once
 
@@ -91,14 +94,22 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.openEngine(ctx); err != nil {
+		s.images.close()
+		db.Close()
+		return nil, err
+	}
 	ts, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(errorInterceptor))
 	if err != nil {
+		s.closeEngine()
 		db.Close()
 		return nil, err
 	}
 	agentv1.RegisterTTRPCSystemService(ts, &systemService{s: s})
 	agentv1.RegisterTTRPCImagesService(ts, s.images)
 	agentv1.RegisterTTRPCVolumesService(ts, &volumesService{store: s.volumes, events: s.events})
+	agentv1.RegisterTTRPCContainersService(ts, &containersService{e: s.engine, streams: s.streams})
+	agentv1.RegisterTTRPCNetworksService(ts, &networksService{e: s.engine})
 	s.ttrpc = ts
 	return s, nil
 }
@@ -194,6 +205,7 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.ttrpc.Shutdown(ctx)
+	s.closeEngine() // containers keep running
 	if s.images != nil {
 		s.images.close()
 	}
