@@ -71,6 +71,12 @@ func (m *Manager) reserve(ref, containerID string, opts AttachOptions) (*Endpoin
 	}
 	ep := &Endpoint{ID: newID(), NetworkID: n.ID, ContainerID: containerID, Name: opts.Name, Aliases: opts.Aliases}
 	if n.Driver == DriverBridge {
+		if m.brIndex[n.ID] == 0 {
+			// Its bridge could not be set up at start: try again now.
+			if err := m.ensureBridge(n); err != nil {
+				return nil, netSnapshot{}, err
+			}
+		}
 		if err := m.addressEndpoint(ep, n, opts); err != nil {
 			return nil, netSnapshot{}, err
 		}

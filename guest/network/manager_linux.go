@@ -104,7 +104,11 @@ func (m *Manager) restore(ctx context.Context) error {
 			continue
 		}
 		if err := m.ensureBridge(n); err != nil {
-			return err
+			if n.Name == NameBridge {
+				return err
+			}
+			// One broken user network must not keep the agent down.
+			logger(ctx).WithError(err).WithField("network", n.Name).Warn("network unavailable")
 		}
 	}
 	if err := m.syncNAT(); err != nil {
@@ -115,7 +119,7 @@ func (m *Manager) restore(ctx context.Context) error {
 	}
 	for _, n := range m.nets {
 		if err := m.startDNS(ctx, n); err != nil {
-			return err
+			logger(ctx).WithError(err).WithField("network", n.Name).Warn("no embedded DNS for network")
 		}
 	}
 	return nil
