@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 )
 
@@ -27,22 +26,13 @@ func (c *cli) forEachContainer(args []string, fn func(id string) error) error {
 	return nil
 }
 
-// containerError gives an agent error about container ref docker's
-// wording: "No such container: ref" for a not-found error.
+// containerError is the error to show for an agent call about container
+// ref. The agent already words its errors as docker's daemon does ("No
+// such container: x", "container x is not running"), so this only marks
+// them as the daemon's.
 func containerError(ref string, err error) error {
-	err = fromAgent(err)
-	if !errdefs.IsNotFound(err) {
-		return err
-	}
-	var de *daemonError
-	if !errors.As(err, &de) {
-		return err
-	}
-	msg := cleanDaemonMessage(de.err.Error())
-	if strings.Contains(msg, "container") || strings.Contains(msg, ref) {
-		return &daemonError{err: &kindError{msg: "No such container: " + ref, kind: errdefs.ErrNotFound}}
-	}
-	return err
+	_ = ref
+	return fromAgent(err)
 }
 
 // containerCommand is a command of docker's simple multi-container form.
