@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,7 +121,40 @@ func (c *cli) runImages(ctx context.Context, o imagesOptions) error {
 	if err != nil {
 		return fromAgent(err)
 	}
-	return format.Write(c.out, imageRows(resp.Images, o, time.Now()))
+	return format.Write(c.out, imageRows(resp.Images, o, referencePatterns(filters), time.Now()))
+}
+
+// referencePatterns are the values of the reference filters.
+func referencePatterns(filters []string) []string {
+	var out []string
+	for _, f := range filters {
+		if v, ok := strings.CutPrefix(f, "reference="); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// matchesReference is docker's reference.FamiliarMatch over a row: the
+// pattern (path.Match syntax) matches "repo:tag" or the bare repository.
+// Without patterns every row matches.
+func matchesReference(patterns []string, r repoTagDigest) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	for _, p := range patterns {
+		if r.tag != noneValue {
+			if ok, _ := path.Match(p, r.repo+":"+r.tag); ok {
+				return true
+			}
+		}
+		if r.repo != noneValue {
+			if ok, _ := path.Match(p, r.repo); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errBadFilter is docker's message for a --filter without "=".
@@ -148,9 +182,9 @@ func imageListFormat(o imagesOptions) listFormat {
 }
 
 // imageRows turns the agent's images into docker's rows: one per repository
-// and tag (and digest with --digests), "<none>" for untagged images, newest
-// first.
-func imageRows(images []*agentv1.Image, o imagesOptions, now time.Time) []any {
+// and tag (and digest with --digests) that matches the reference patterns,
+// "<none>" for untagged images, newest first.
+func imageRows(images []*agentv1.Image, o imagesOptions, patterns []string, now time.Time) []any {
 	images = slices.Clone(images)
 	slices.SortStableFunc(images, func(a, b *agentv1.Image) int {
 		return b.GetCreated().AsTime().Compare(a.GetCreated().AsTime())
@@ -158,7 +192,11 @@ func imageRows(images []*agentv1.Image, o imagesOptions, now time.Time) []any {
 	var rows []any
 	for _, img := range images {
 		for _, rd := range imageRefs(img, o.digests) {
-			rows = append(rows, newImageRow(img, rd, !o.noTrunc, now))
+			// The agent picks the images; as docker's daemon does, only
+			// the names that match a reference filter are listed.
+			if matchesReference(patterns, rd) {
+				rows = append(rows, newImageRow(img, rd, !o.noTrunc, now))
+			}
 		}
 	}
 	return rows

@@ -87,6 +87,16 @@ func TestImages(t *testing.T) {
 			want: "127.0.0.1:5000/test/app:v1\n<none>:<none>\nbusybox:latest\nbusybox:1\n",
 		},
 		{
+			name: "only the names that match the reference are listed",
+			args: []string{"--format", "{{.Repository}}:{{.Tag}}", "busybox:l*"},
+			want: "busybox:latest\n",
+		},
+		{
+			name: "a bare repository matches all its tags",
+			args: []string{"--format", "{{.Repository}}:{{.Tag}}", "busybox"},
+			want: "busybox:latest\nbusybox:1\n",
+		},
+		{
 			name: "table keyword alone is the default table",
 			args: []string{"--format", "table", "-q"},
 			want: "b2b2b2b2b2b2\nc3c3c3c3c3c3\na1a1a1a1a1a1\na1a1a1a1a1a1\n",
