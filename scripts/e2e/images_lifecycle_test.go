@@ -69,6 +69,7 @@ func testSaveRmiLoad(t *testing.T, img testImage) {
 		t.Errorf("rmi of one of two tags:\n%s", r)
 	}
 	r := berthOK(t, "rmi", img.ref)
+	t.Logf("berth rmi %s:\n%s", img.ref, r.stdout)
 	lines := r.lines()
 	if len(lines) < 2 || lines[0] != "Untagged: "+img.ref || !slices.Contains(lines, "Deleted: "+img.id) {
 		t.Errorf("rmi of the last tag should untag and delete %s:\n%s", img.id, r)
@@ -119,6 +120,7 @@ func testBadInputs(t *testing.T, img testImage) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := berth(t, nil, tt.args...)
+			t.Logf("berth %s: exit %d: %s", strings.Join(tt.args, " "), r.code, r.stderr)
 			lines := r.errLines()
 			if r.code == 0 || len(lines) == 0 || !strings.Contains(lines[0], tt.want) {
 				t.Errorf("want a non-zero exit and %q:\n%s", tt.want, r)
@@ -154,6 +156,7 @@ func testPrune(t *testing.T, img testImage) {
 		t.Errorf("prune without -a removed a tagged image: %q", q.stdout)
 	}
 	r := berthOK(t, "image", "prune", "-a", "-f")
+	t.Logf("berth image prune -a -f:\n%s", r.stdout)
 	if !strings.HasPrefix(r.stdout, "Deleted Images:\n") || !strings.Contains(r.stdout, "deleted: "+img.id) ||
 		!strings.Contains(r.stdout, "\nTotal reclaimed space: ") {
 		t.Errorf("prune -a -f:\n%s", r)

@@ -153,6 +153,7 @@ func TestImages(t *testing.T) {
 
 func testPull(t *testing.T, img testImage) {
 	r := berthOK(t, "pull", img.ref)
+	t.Logf("berth pull %s:\n%s", img.ref, r.stdout)
 	lines := r.lines()
 	if len(lines) == 0 || lines[len(lines)-1] != img.ref {
 		t.Fatalf("last line is not the reference %s:\n%s", img.ref, r)
@@ -175,6 +176,7 @@ var imagesHeader = regexp.MustCompile(`^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE
 
 func testImagesList(t *testing.T, img testImage) {
 	r := berthOK(t, "images")
+	t.Logf("berth images:\n%s", r.stdout)
 	lines := r.lines()
 	if len(lines) != 2 || !imagesHeader.MatchString(lines[0]) {
 		t.Fatalf("want a header and one image:\n%s", r)
