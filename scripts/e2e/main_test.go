@@ -57,7 +57,9 @@ func runMain(m *testing.M) int {
 // build runs `go build -o dir/ pkgs...` in the module root (two levels up
 // from this package's dir, where `go test` runs it).
 func build(dir string, pkgs ...string) error {
-	cmd := exec.Command("go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = filepath.Join("..", "..")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %w\n%s", err, out)
