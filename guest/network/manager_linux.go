@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/log"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Manager owns the networks of one agent. It is safe for concurrent use.
@@ -159,7 +160,10 @@ func (m *Manager) newPredefined(name string) (*Network, error) {
 		n.Driver = DriverBridge
 		n.Bridge = m.opts.DefaultBridge
 		n.MTU = m.opts.MTU
-		subnet, gw, _, err := ipamConfig(CreateOptions{Subnet: m.opts.DefaultSubnet}, m.autoSubnet)
+		subnet, gw, err := m.existingBridgeSubnet(n.Bridge)
+		if !subnet.IsValid() && err == nil {
+			subnet, gw, _, err = ipamConfig(CreateOptions{Subnet: m.opts.DefaultSubnet}, m.autoSubnet)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("default bridge network: %w", err)
 		}
@@ -175,6 +179,30 @@ func (m *Manager) newPredefined(name string) (*Network, error) {
 		}
 	}
 	return n, nil
+}
+
+// existingBridgeSubnet returns the subnet and address of a bridge that
+// already exists (left by an earlier install, or made by the VM's init), so
+// that the default network adopts it as docker does with docker0. No
+// DefaultSubnet override applies then.
+func (m *Manager) existingBridgeSubnet(name string) (netip.Prefix, netip.Addr, error) {
+	if m.opts.DefaultSubnet != "" {
+		return netip.Prefix{}, netip.Addr{}, nil
+	}
+	link, err := m.nl.LinkByName(name)
+	if err != nil || link.Type() != "bridge" {
+		return netip.Prefix{}, netip.Addr{}, nil //nolint:nilerr // no bridge yet: pick a subnet
+	}
+	addrs, err := m.nl.AddrList(link, unix.AF_INET)
+	if err != nil {
+		return netip.Prefix{}, netip.Addr{}, fmt.Errorf("list addresses of %s: %w", name, err)
+	}
+	for _, a := range addrs {
+		if p, ok := prefixOf(a.IPNet); ok && p.Bits() <= 30 {
+			return p.Masked(), p.Addr(), nil
+		}
+	}
+	return netip.Prefix{}, netip.Addr{}, nil
 }
 
 // autoSubnet picks a free subnet from the address pools: one overlapping

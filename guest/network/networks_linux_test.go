@@ -240,3 +240,25 @@ func bridgeIndex(t *testing.T, e *testEnv, name string) int {
 	}
 	return l.Attrs().Index
 }
+
+func TestDefaultNetworkAdoptsExistingBridge(t *testing.T) {
+	e := newTestEnv(t)
+	e.opts.DefaultSubnet = ""
+	h := handleIn(t, e.agentNS)
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "bt0"}}
+	if err := h.LinkAdd(br); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.AddrAdd(br, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix("10.251.60.1/24"))}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.open(t)
+	n, err := m.Inspect(context.Background(), NameBridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Subnet.String() != "10.251.60.0/24" || n.Gateway.String() != "10.251.60.1" {
+		t.Errorf("default network %s gw %s, want the bridge's 10.251.60.0/24 gw 10.251.60.1", n.Subnet, n.Gateway)
+	}
+	assertBridge(t, e, "bt0", "10.251.60.1/24")
+}
