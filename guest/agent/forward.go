@@ -35,11 +35,15 @@ type ForwardResolver interface {
 const forwardDialTimeout = 10 * time.Second
 
 // serveForward serves one KindForward stream whose header carried id. The
-// resolver is the Server itself when it implements ForwardResolver (it
-// delegates to its Containers service).
+// engine resolves targets once it implements ForwardResolver (the
+// Containers service's part); until then, or while the engine is not
+// open, forward streams are closed.
 func (s *Server) serveForward(ctx context.Context, id string, c net.Conn) {
-	r, ok := any(s).(ForwardResolver)
-	if !ok {
+	var r ForwardResolver
+	if s.engine != nil {
+		r, _ = any(s.engine).(ForwardResolver)
+	}
+	if r == nil {
 		log.G(ctx).Debugf("dropping forward stream %q: no container resolver", id)
 		c.Close()
 		return
