@@ -26,8 +26,9 @@ type dnsHandler struct {
 	lookup func(name string) []netip.Addr
 	// reverse returns the container name owning addr, "" if none.
 	reverse func(addr netip.Addr) string
-	// upstreams lists the resolvers ("ip:port") other names go to.
-	upstreams func() []string
+	// upstreams lists the resolvers ("ip:port") the other names a client
+	// asks for go to.
+	upstreams func(client netip.Addr) []string
 }
 
 // ServeDNS implements dns.Handler.
@@ -50,7 +51,7 @@ func (h *dnsHandler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 			return
 		}
 	}
-	_ = w.WriteMsg(h.forward(r, w.LocalAddr().Network()))
+	_ = w.WriteMsg(h.forward(r, w.LocalAddr().Network(), clientAddr(w.RemoteAddr())))
 }
 
 // localAnswer answers a query about a container: A gets its addresses, any
@@ -108,8 +109,8 @@ func (h *dnsHandler) answerPTR(r *dns.Msg, q dns.Question, name string) *dns.Msg
 
 // forward relays r to the upstream resolvers in turn and returns the first
 // answer, or SERVFAIL when none answers.
-func (h *dnsHandler) forward(r *dns.Msg, proto string) *dns.Msg {
-	for _, up := range h.upstreams() {
+func (h *dnsHandler) forward(r *dns.Msg, proto string, client netip.Addr) *dns.Msg {
+	for _, up := range h.upstreams(client) {
 		resp, err := exchange(r, proto, up)
 		if err == nil && resp.Truncated && proto == "udp" {
 			resp, err = exchange(r, "tcp", up)
@@ -124,6 +125,13 @@ func (h *dnsHandler) forward(r *dns.Msg, proto string) *dns.Msg {
 	m.SetRcode(r, dns.RcodeServerFailure)
 	m.RecursionAvailable = true
 	return m
+}
+
+func clientAddr(a net.Addr) netip.Addr {
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 func exchange(r *dns.Msg, proto, upstream string) (*dns.Msg, error) {

@@ -23,7 +23,7 @@ func (m *Manager) startDNS(ctx context.Context, n *Network) error {
 	h := &dnsHandler{
 		lookup:    func(name string) []netip.Addr { return m.lookup(id, name) },
 		reverse:   func(a netip.Addr) string { return m.reverse(id, a) },
-		upstreams: m.upstreams,
+		upstreams: func(client netip.Addr) []string { return m.upstreams(id, client) },
 	}
 	m.dns[n.ID] = startDNS(h, pc, l)
 	return nil
@@ -75,12 +75,13 @@ func (m *Manager) reverse(id string, addr netip.Addr) string {
 	return ""
 }
 
-// upstreams returns the resolvers non-local queries go to: Options.Upstreams
-// or the nameservers of the host's resolv.conf (read on each query, so a
-// changed file applies at once), never one of our own DNS addresses.
-// Loopback resolvers are kept: forwarding happens from the agent process's
-// namespace, where they are reachable.
-func (m *Manager) upstreams() []string {
+// upstreams returns the resolvers the other queries of client (a container
+// on network id) go to: the container's own (AttachOptions.DNS, docker's
+// --dns), else Options.Upstreams, else the nameservers of the host's
+// resolv.conf (read on each query, so a changed file applies at once); never
+// one of our own DNS addresses. Loopback resolvers are kept: forwarding
+// happens from the agent process's namespace, where they are reachable.
+func (m *Manager) upstreams(id string, client netip.Addr) []string {
 	m.mu.RLock()
 	own := map[netip.Addr]bool{}
 	for _, n := range m.nets {
@@ -88,8 +89,18 @@ func (m *Manager) upstreams() []string {
 			own[n.Gateway] = true
 		}
 	}
+	var list []string
+	if n := m.nets[id]; n != nil {
+		for _, e := range n.Endpoints {
+			if e.IP.Addr() == client {
+				list = e.DNS
+			}
+		}
+	}
 	m.mu.RUnlock()
-	list := m.opts.Upstreams
+	if len(list) == 0 {
+		list = m.opts.Upstreams
+	}
 	if len(list) == 0 {
 		data, err := os.ReadFile(m.opts.ResolvConfPath)
 		if err != nil {

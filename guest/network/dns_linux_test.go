@@ -180,3 +180,26 @@ func TestManagerResolvConf(t *testing.T) {
 		t.Error("ResolvConf of a missing network succeeded")
 	}
 }
+
+func TestEmbeddedDNSPerContainerResolvers(t *testing.T) {
+	e := newTestEnv(t) // Manager upstream: 127.0.0.1:1, dead
+	up := fakeUpstream(t)
+	m := e.open(t)
+	mustCreate(t, m, CreateOptions{Name: "own", Subnet: "10.251.35.0/24"})
+	plain, custom := newNS(t), newNS(t)
+	mustAttach(t, m, "own", containerID(1), plain, AttachOptions{Name: "plain"})
+	mustAttach(t, m, "own", containerID(2), custom, AttachOptions{Name: "custom", DNS: []string{up}})
+	if got := query(t, custom, "10.251.35.1:53", "udp", "upstream.test", dns.TypeA); strings.Join(got.answers, ",") != "10.251.99.9" {
+		t.Errorf("container with its own resolver: %+v", got)
+	}
+	if got := query(t, plain, "10.251.35.1:53", "udp", "upstream.test", dns.TypeA); got.rcode != dns.RcodeServerFailure {
+		t.Errorf("container without: %+v, want SERVFAIL from the dead default upstream", got)
+	}
+	if got := query(t, custom, "10.251.35.1:53", "udp", "plain", dns.TypeA); strings.Join(got.answers, ",") != "10.251.35.2" {
+		t.Errorf("container names still resolve locally: %+v", got)
+	}
+	_, err := m.Attach(context.Background(), "own", containerID(3), newNS(t), AttachOptions{DNS: []string{"dns.example"}})
+	if err == nil || !strings.Contains(err.Error(), "invalid DNS server") {
+		t.Errorf("Attach with a bad DNS server = %v", err)
+	}
+}

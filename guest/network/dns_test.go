@@ -13,11 +13,11 @@ import (
 func TestDNSHandler(t *testing.T) {
 	upstream := serveTest(t, &dnsHandler{
 		lookup:    func(name string) []netip.Addr { return table(name, "far", "10.9.9.9") },
-		upstreams: func() []string { return nil },
+		upstreams: func(netip.Addr) []string { return nil },
 	})
 	local := serveTest(t, &dnsHandler{
 		lookup:    func(name string) []netip.Addr { return table(name, "near", "10.1.1.1") },
-		upstreams: func() []string { return []string{"127.0.0.1:1", upstream} },
+		upstreams: func(netip.Addr) []string { return []string{"127.0.0.1:1", upstream} },
 	})
 	tests := []struct {
 		name  string

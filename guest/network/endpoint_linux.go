@@ -28,6 +28,11 @@ func (m *Manager) Attach(ctx context.Context, ref, containerID, netnsPath string
 	if containerID == "" {
 		return nil, invalid("attach: no container id given")
 	}
+	for _, d := range opts.DNS {
+		if len(upstreamAddrs([]string{d}, nil)) == 0 {
+			return nil, invalid("invalid DNS server %q: expected an IP address", d)
+		}
+	}
 	ep, n, err := m.reserve(ref, containerID, opts)
 	if err != nil {
 		return nil, err
@@ -69,7 +74,8 @@ func (m *Manager) reserve(ref, containerID string, opts AttachOptions) (*Endpoin
 		return nil, netSnapshot{}, newError(errdefs.ErrConflict,
 			"endpoint with name %s already exists in network %s", nameOr(opts.Name, containerID), n.Name)
 	}
-	ep := &Endpoint{ID: newID(), NetworkID: n.ID, ContainerID: containerID, Name: opts.Name, Aliases: opts.Aliases}
+	ep := &Endpoint{ID: newID(), NetworkID: n.ID, ContainerID: containerID, Name: opts.Name,
+		Aliases: opts.Aliases, DNS: opts.DNS}
 	if n.Driver == DriverBridge {
 		if m.brIndex[n.ID] == 0 {
 			// Its bridge could not be set up at start: try again now.

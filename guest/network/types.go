@@ -86,6 +86,11 @@ type AttachOptions struct {
 	IP string
 	// MAC requests a specific MAC address; default 02:42 + the IPv4 bytes.
 	MAC string
+	// DNS are the resolvers ("ip" or "ip:port") the embedded DNS forwards
+	// this container's other queries to (docker's --dns on a user-defined
+	// network, whose resolv.conf keeps the embedded server). Default: the
+	// Manager's upstreams.
+	DNS []string
 	// IfName is the interface name inside the container; default the
 	// lowest free ethN among the container's endpoints.
 	IfName string
@@ -133,6 +138,7 @@ func (n *Network) clone() *Network {
 	for k, e := range n.Endpoints {
 		ec := *e
 		ec.Aliases = append([]string(nil), e.Aliases...)
+		ec.DNS = append([]string(nil), e.DNS...)
 		c.Endpoints[k] = &ec
 	}
 	return &c
@@ -150,6 +156,7 @@ type Endpoint struct {
 	MAC         string       `json:"mac,omitempty"`
 	HostVeth    string       `json:"hostVeth,omitempty"`
 	IfName      string       `json:"ifName,omitempty"`
+	DNS         []string     `json:"dns,omitempty"`
 }
 
 // HardwareAddr returns the endpoint's MAC, nil when it has none.
