@@ -26,7 +26,7 @@ type cpOptions struct {
 func (c *cli) newCpCommand() *cobra.Command {
 	var o cpOptions
 	cmd := &cobra.Command{
-		Use: "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+		Use:   "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
 		Long: "Copy files/folders between a container and the local filesystem\n\n" +
 			"Use '-' as the source to read a tar archive from stdin\nand extract it to a directory destination in a container.\n" +

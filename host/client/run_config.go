@@ -7,13 +7,18 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"unicode"
 
 	"github.com/docker/go-connections/nat"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/spf13/pflag"
+
+	"github.com/berth-dev/berth/host/share"
 )
 
 // createBodies is what `create` sends: docker's three create bodies.
@@ -226,12 +231,17 @@ func (o *containerOptions) networkingConfig() (*network.NetworkingConfig, error)
 }
 
 // volumeBinds splits -v values into binds (named volumes and host paths)
-// and anonymous volumes, as docker does.
+// and anonymous volumes, as docker does. Host paths become the paths the
+// machine's VM sees them at; --mount bind sources too.
 func (o *containerOptions) volumeBinds() ([]string, map[string]struct{}, error) {
+	res, err := o.bindResolver()
+	if err != nil {
+		return nil, nil, err
+	}
 	var binds []string
 	volumes := map[string]struct{}{}
 	for _, v := range o.volumes {
-		spec, err := parseVolumeSpec(v)
+		spec, err := res.TranslateVolume(v)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -244,7 +254,28 @@ func (o *containerOptions) volumeBinds() ([]string, map[string]struct{}, error) 
 	if len(volumes) == 0 {
 		volumes = nil
 	}
+	for i, m := range o.mounts.values {
+		if m.Type == mount.TypeBind {
+			if o.mounts.values[i].Source, err = res.Translate(m.Source); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	return binds, volumes, nil
+}
+
+// bindResolver is the resolver of bind sources: the one set by the
+// caller, or the host's defaults.
+func (o *containerOptions) bindResolver() (share.Resolver, error) {
+	if o.resolver != nil {
+		return *o.resolver, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return share.Resolver{}, fmt.Errorf("cannot find the working directory for relative bind paths: %w", err)
+	}
+	home, _ := os.UserHomeDir()
+	return share.Resolver{OS: runtime.GOOS, WorkDir: wd, HomeDir: home, EvalSymlinks: filepath.EvalSymlinks}, nil
 }
 
 // ports parses -p (short syntax and docker's long "published=,target="

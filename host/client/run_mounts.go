@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -185,71 +184,3 @@ func absIfRelative(p string) string {
 
 // driveLetter matches a Windows host path at the start of a -v spec.
 var driveLetter = regexp.MustCompile(`^[a-zA-Z]:[\\/]`)
-
-// validVolumeModes are the words a -v spec's third part may combine.
-var validVolumeModes = map[string]bool{
-	"ro": true, "rw": true, "z": true, "Z": true, "nocopy": true,
-	"shared": true, "rshared": true, "slave": true, "rslave": true, "private": true, "rprivate": true,
-	"consistent": true, "cached": true, "delegated": true,
-}
-
-// volumeSpec is one -v value split into its parts. Source is empty for an
-// anonymous volume.
-type volumeSpec struct {
-	Source, Target, Mode string
-}
-
-// parseVolumeSpec splits a -v value: "/ctr", "name:/ctr[:mode]",
-// "/host:/ctr[:mode]", "./rel:/ctr", "C:\x:/ctr".
-func parseVolumeSpec(spec string) (volumeSpec, error) {
-	bad := func(why string) (volumeSpec, error) {
-		return volumeSpec{}, fmt.Errorf("invalid volume specification: '%s'%s", spec, why)
-	}
-	if strings.TrimSpace(spec) == "" {
-		return bad("")
-	}
-	var drive string
-	rest := spec
-	if driveLetter.MatchString(spec) {
-		drive, rest = spec[:2], spec[2:]
-	}
-	parts := strings.Split(rest, ":")
-	parts[0] = drive + parts[0]
-	var v volumeSpec
-	switch len(parts) {
-	case 1:
-		v.Target = parts[0]
-	case 2:
-		v.Source, v.Target = parts[0], parts[1]
-	case 3:
-		v.Source, v.Target, v.Mode = parts[0], parts[1], parts[2]
-	default:
-		return bad("")
-	}
-	if v.Target == "" || (len(parts) > 1 && v.Source == "") {
-		return bad("")
-	}
-	if !path.IsAbs(v.Target) {
-		return bad(fmt.Sprintf(": invalid mount config for type \"volume\": invalid mount path: '%s' mount path must be absolute", v.Target))
-	}
-	if v.Mode != "" {
-		for _, m := range strings.Split(v.Mode, ",") {
-			if !validVolumeModes[m] {
-				return bad(fmt.Sprintf(": invalid mode: %s", v.Mode))
-			}
-		}
-	}
-	if drive == "" {
-		v.Source = absIfRelative(v.Source)
-	}
-	return v, nil
-}
-
-// String is the spec in docker's Binds form.
-func (v volumeSpec) String() string {
-	s := v.Source + ":" + v.Target
-	if v.Mode != "" {
-		s += ":" + v.Mode
-	}
-	return s
-}

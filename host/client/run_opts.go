@@ -2,6 +2,8 @@ package client
 
 import (
 	"github.com/spf13/pflag"
+
+	"github.com/berth-dev/berth/host/share"
 )
 
 // containerOptions are the flags `run` and `create` share, named as in
@@ -66,6 +68,10 @@ type containerOptions struct {
 
 	image string
 	args  []string
+
+	// resolver translates bind sources to VM paths; nil uses the host's
+	// defaults (see bindResolver).
+	resolver *share.Resolver
 }
 
 func newContainerOptions() *containerOptions {
