@@ -143,6 +143,7 @@ func TestImages(t *testing.T) {
 		{"save rmi load", testSaveRmiLoad},
 		{"bad inputs", testBadInputs},
 		{"prune", testPrune},
+		{"pull on a terminal", testPullOnTerminal},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, func(t *testing.T) { s.fn(t, img) }) {
