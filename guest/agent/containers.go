@@ -24,7 +24,7 @@ type containersService struct {
 
 var _ agentv1.TTRPCContainersService = (*containersService)(nil)
 
-var empty = &emptypb.Empty{}
+var emptyResp = &emptypb.Empty{}
 
 func (s *containersService) Create(ctx context.Context, req *agentv1.CreateContainerRequest) (*agentv1.CreateContainerResponse, error) {
 	r, err := s.e.create(ctx, req)
@@ -35,7 +35,7 @@ func (s *containersService) Create(ctx context.Context, req *agentv1.CreateConta
 }
 
 func (s *containersService) Start(ctx context.Context, req *agentv1.ContainerRequest) (*emptypb.Empty, error) {
-	return empty, s.e.start(ctx, req.Id)
+	return emptyResp, s.e.start(ctx, req.Id)
 }
 
 func (s *containersService) Stop(ctx context.Context, req *agentv1.StopContainerRequest) (*emptypb.Empty, error) {
@@ -44,7 +44,7 @@ func (s *containersService) Stop(ctx context.Context, req *agentv1.StopContainer
 		return nil, err
 	}
 	defer s.e.lock(r.ID)()
-	return empty, s.e.stop(ctx, r, req.Timeout, req.Signal)
+	return emptyResp, s.e.stop(ctx, r, req.Timeout, req.Signal)
 }
 
 func (s *containersService) Restart(ctx context.Context, req *agentv1.StopContainerRequest) (*emptypb.Empty, error) {
@@ -62,7 +62,7 @@ func (s *containersService) Restart(ctx context.Context, req *agentv1.StopContai
 		return nil, err
 	}
 	s.e.publish(r, "restart", nil)
-	return empty, nil
+	return emptyResp, nil
 }
 
 func (s *containersService) Kill(ctx context.Context, req *agentv1.KillContainerRequest) (*emptypb.Empty, error) {
@@ -70,14 +70,14 @@ func (s *containersService) Kill(ctx context.Context, req *agentv1.KillContainer
 	if err != nil {
 		return nil, err
 	}
-	return empty, s.e.kill(ctx, r, req.Signal)
+	return emptyResp, s.e.kill(ctx, r, req.Signal)
 }
 
 func (s *containersService) Remove(ctx context.Context, req *agentv1.RemoveContainerRequest) (*emptypb.Empty, error) {
 	if req.Link {
 		return nil, newKindError(errdefs.ErrNotImplemented, "links are not supported: remove the container instead")
 	}
-	return empty, s.e.remove(ctx, req.Id, req.Force, req.Volumes)
+	return emptyResp, s.e.remove(ctx, req.Id, req.Force, req.Volumes)
 }
 
 func (s *containersService) Inspect(ctx context.Context, req *agentv1.InspectContainerRequest) (*agentv1.InspectContainerResponse, error) {
@@ -114,7 +114,7 @@ func (s *containersService) Attach(ctx context.Context, req *agentv1.AttachConta
 		conn.Close()
 		return nil, err
 	}
-	return empty, nil
+	return emptyResp, nil
 }
 
 func (s *containersService) Resize(ctx context.Context, req *agentv1.ResizeRequest) (*emptypb.Empty, error) {
@@ -124,7 +124,7 @@ func (s *containersService) Resize(ctx context.Context, req *agentv1.ResizeReque
 		if err != nil {
 			return nil, err
 		}
-		return empty, x.exec.Resize(ctx, w, h)
+		return emptyResp, x.exec.Resize(ctx, w, h)
 	}
 	r, err := s.e.store.get(req.Id)
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *containersService) Resize(ctx context.Context, req *agentv1.ResizeReque
 	if err != nil {
 		return nil, err
 	}
-	return empty, c.Resize(ctx, w, h)
+	return emptyResp, c.Resize(ctx, w, h)
 }
 
 func (s *containersService) Logs(ctx context.Context, req *agentv1.LogsRequest) (*emptypb.Empty, error) {
@@ -150,7 +150,7 @@ func (s *containersService) Logs(ctx context.Context, req *agentv1.LogsRequest) 
 		return nil, err
 	}
 	s.e.goOwned(func(ctx context.Context) { s.e.logs(ctx, r, conn, req) })
-	return empty, nil
+	return emptyResp, nil
 }
 
 func (s *containersService) ExecCreate(ctx context.Context, req *agentv1.ExecCreateRequest) (*agentv1.ExecCreateResponse, error) {
@@ -182,7 +182,7 @@ func (s *containersService) ExecStart(ctx context.Context, req *agentv1.ExecStar
 		}
 		return nil, err
 	}
-	return empty, nil
+	return emptyResp, nil
 }
 
 func (s *containersService) ExecInspect(ctx context.Context, req *agentv1.ExecInspectRequest) (*agentv1.ExecInspectResponse, error) {
@@ -203,11 +203,11 @@ func (s *containersService) ExecInspect(ctx context.Context, req *agentv1.ExecIn
 }
 
 func (s *containersService) Pause(ctx context.Context, req *agentv1.ContainerRequest) (*emptypb.Empty, error) {
-	return empty, s.e.pause(ctx, req.Id, true)
+	return emptyResp, s.e.pause(ctx, req.Id, true)
 }
 
 func (s *containersService) Unpause(ctx context.Context, req *agentv1.ContainerRequest) (*emptypb.Empty, error) {
-	return empty, s.e.pause(ctx, req.Id, false)
+	return emptyResp, s.e.pause(ctx, req.Id, false)
 }
 
 func (s *containersService) Stats(ctx context.Context, req *agentv1.StatsRequest, ss agentv1.TTRPCContainers_StatsServer) error {
@@ -244,7 +244,7 @@ func (s *containersService) Top(ctx context.Context, req *agentv1.TopRequest) (*
 }
 
 func (s *containersService) Rename(ctx context.Context, req *agentv1.RenameRequest) (*emptypb.Empty, error) {
-	return empty, s.e.rename(ctx, req.Id, req.Name)
+	return emptyResp, s.e.rename(ctx, req.Id, req.Name)
 }
 
 func (s *containersService) Changes(ctx context.Context, req *agentv1.ContainerRequest) (*agentv1.ChangesResponse, error) {
@@ -280,7 +280,7 @@ func (s *containersService) CopyTo(ctx context.Context, req *agentv1.CopyRequest
 	if err != nil {
 		return nil, err
 	}
-	return empty, s.e.copyTo(ctx, r, req, s.streams)
+	return emptyResp, s.e.copyTo(ctx, r, req, s.streams)
 }
 
 func (s *containersService) Prune(ctx context.Context, req *agentv1.PruneRequest) (*agentv1.PruneResponse, error) {

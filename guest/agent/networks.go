@@ -108,15 +108,15 @@ func (s *networksService) Remove(ctx context.Context, req *agentv1.RemoveNetwork
 		return nil, err
 	}
 	s.e.events.publish("network", "destroy", n.ID, map[string]string{"name": n.Name, "type": n.Driver})
-	return empty, nil
+	return emptyResp, nil
 }
 
 func (s *networksService) Connect(ctx context.Context, req *agentv1.ConnectNetworkRequest) (*emptypb.Empty, error) {
-	return empty, s.e.connect(ctx, req)
+	return emptyResp, s.e.connect(ctx, req)
 }
 
 func (s *networksService) Disconnect(ctx context.Context, req *agentv1.DisconnectNetworkRequest) (*emptypb.Empty, error) {
-	return empty, s.e.disconnect(ctx, req.Network, req.Container, req.Force)
+	return emptyResp, s.e.disconnect(ctx, req.Network, req.Container, req.Force)
 }
 
 func (s *networksService) Prune(ctx context.Context, req *agentv1.PruneNetworksRequest) (*agentv1.PruneNetworksResponse, error) {
