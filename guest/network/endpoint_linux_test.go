@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -155,8 +156,27 @@ func TestDetachRemovesVeth(t *testing.T) {
 	}
 }
 
+// TestConnectivityAndIsolation runs with br_netfilter's hook on and off in
+// the agent namespace (when the module is loaded; otherwise both runs are
+// without it): the rules must give the same result either way.
 func TestConnectivityAndIsolation(t *testing.T) {
+	for _, brnf := range []string{"1", "0"} {
+		t.Run("bridge-nf-call-iptables="+brnf, func(t *testing.T) { testIsolation(t, brnf) })
+	}
+}
+
+func testIsolation(t *testing.T, brnf string) {
 	e := newTestEnv(t)
+	err := runIn(t, e.agentNS, func() error {
+		err := os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-iptables", []byte(brnf), 0o644)
+		if os.IsNotExist(err) {
+			return nil // br_netfilter not loaded
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("set bridge-nf-call-iptables: %v", err)
+	}
 	m := e.open(t)
 	mustCreate(t, m, CreateOptions{Name: "neta", Subnet: "10.251.20.0/24"})
 	mustCreate(t, m, CreateOptions{Name: "netb", Subnet: "10.251.21.0/24"})
