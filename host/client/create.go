@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/berth-dev/berth/host/machine"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
@@ -43,6 +44,17 @@ func usageError(cmd *cobra.Command, err error) error {
 // creates the container. It returns the container id. Every failure exits
 // with status 125, as docker's.
 func (c *cli) createContainer(ctx context.Context, cmd *cobra.Command, o *containerOptions) (string, error) {
+	if o.resolver == nil {
+		res, err := o.bindResolver()
+		if err != nil {
+			return "", withExitCode(125, err)
+		}
+		res.Machine = c.machine
+		if res.Machine == machine.DefaultName {
+			res.Machine = ""
+		}
+		o.resolver = &res
+	}
 	bodies, err := o.toConfig(cmd.Flags())
 	if err != nil {
 		return "", usageError(cmd, err)

@@ -98,6 +98,10 @@ func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string,
 	if errors.Is(err, errDetached) {
 		return nil
 	}
+	var ee *exitError
+	if err != nil && !errors.As(err, &ee) {
+		err = withExitCode(125, err)
+	}
 	if err == nil {
 		err = c.waitExit(ctx, a, id)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -42,7 +43,7 @@ func (o *containerOptions) toConfig(flags *pflag.FlagSet) (*createBodies, error)
 	if o.stdin {
 		attach["stdin"] = true
 	}
-	binds, volumes, err := o.volumeBinds()
+	binds, volumes, mounts, err := o.volumeBinds()
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +124,7 @@ func (o *containerOptions) toConfig(flags *pflag.FlagSet) (*createBodies, error)
 	if err != nil {
 		return nil, err
 	}
+	hc.Mounts = mounts
 	nc, err := o.networkingConfig()
 	if err != nil {
 		return nil, err
@@ -233,17 +235,17 @@ func (o *containerOptions) networkingConfig() (*network.NetworkingConfig, error)
 // volumeBinds splits -v values into binds (named volumes and host paths)
 // and anonymous volumes, as docker does. Host paths become the paths the
 // machine's VM sees them at; --mount bind sources too.
-func (o *containerOptions) volumeBinds() ([]string, map[string]struct{}, error) {
+func (o *containerOptions) volumeBinds() ([]string, map[string]struct{}, []mount.Mount, error) {
 	res, err := o.bindResolver()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var binds []string
 	volumes := map[string]struct{}{}
 	for _, v := range o.volumes {
 		spec, err := res.TranslateVolume(v)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if spec.Source == "" {
 			volumes[spec.Target] = struct{}{}
@@ -254,14 +256,15 @@ func (o *containerOptions) volumeBinds() ([]string, map[string]struct{}, error) 
 	if len(volumes) == 0 {
 		volumes = nil
 	}
-	for i, m := range o.mounts.values {
+	mounts := slices.Clone(o.mounts.values)
+	for i, m := range mounts {
 		if m.Type == mount.TypeBind {
-			if o.mounts.values[i].Source, err = res.Translate(m.Source); err != nil {
-				return nil, nil, err
+			if mounts[i].Source, err = res.Translate(m.Source); err != nil {
+				return nil, nil, nil, err
 			}
 		}
 	}
-	return binds, volumes, nil
+	return binds, volumes, mounts, nil
 }
 
 // bindResolver is the resolver of bind sources: the one set by the
