@@ -137,7 +137,7 @@ func (l *chanListener) Addr() net.Addr { return &net.UnixAddr{Name: "fake", Net:
 
 type fakeSystem struct {
 	agentv1.TTRPCSystemService // nil: only OpenStream is served
-	f                     *fakeAgent
+	f                          *fakeAgent
 }
 
 func (s *fakeSystem) OpenStream(ctx context.Context, _ *emptypb.Empty) (*agentv1.OpenStreamResponse, error) {
@@ -161,7 +161,7 @@ type fakeImages struct {
 	loaded   []string
 	saveData []byte
 	pruned   *agentv1.PruneImagesResponse
-	err      error // returned by every call when set
+	err      error         // returned by every call when set
 	block    chan struct{} // when set, Pull closes it after its progress and waits for cancellation
 
 	mu       sync.Mutex

@@ -6,6 +6,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/berth-dev/berth/host/internal/errkind"
 )
 
 // parseImageRef checks an image reference as users type it ("busybox",
@@ -35,7 +37,7 @@ func repoPart(s string) string {
 }
 
 func invalidRef(msg string) error {
-	return &kindError{msg: msg, kind: errdefs.ErrInvalidArgument}
+	return errkind.New(errdefs.ErrInvalidArgument, "%s", msg)
 }
 
 // familiarRepo is docker's short form of a repository: "busybox" for
@@ -126,18 +128,8 @@ func noSuchImage(ref string, err error) error {
 	if !looksLikeImageID(ref) {
 		shown = familiarRef(ref)
 	}
-	return &kindError{msg: "No such image: " + shown, kind: errdefs.ErrNotFound}
+	return errkind.New(errdefs.ErrNotFound, "No such image: %s", shown)
 }
-
-// kindError is an error with docker's exact wording that still answers
-// errdefs.IsX for its kind.
-type kindError struct {
-	msg  string
-	kind error
-}
-
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.kind }
 
 // shortID is docker's 12-hex-digit image id.
 func shortID(id string) string {
@@ -147,3 +139,13 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// kindError is an error with docker's exact wording that still answers
+// errdefs.IsX for its kind (used by the inspect commands).
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
