@@ -92,6 +92,7 @@ func (m *Manager) reserve(ref, containerID string, opts AttachOptions) (*Endpoin
 		delete(n.Endpoints, containerID)
 		return nil, netSnapshot{}, err
 	}
+	m.refreshDNS(n)
 	snap := netSnapshot{ID: n.ID, Name: n.Name, Bridge: n.Bridge, Driver: n.Driver, Gateway: n.Gateway,
 		Internal: n.Internal, MTU: n.MTU, BridgeIndex: m.brIndex[n.ID]}
 	c := *ep
@@ -284,6 +285,7 @@ func (m *Manager) unrecord(ctx context.Context, ref, containerID string) (*Endpo
 		n.Endpoints[containerID] = ep
 		return nil, fmt.Errorf("detach container %s from network %s: %w", shortID(containerID), n.Name, err)
 	}
+	m.refreshDNS(n)
 	if ep.HostVeth != "" && ep.IP.IsValid() {
 		if m.busy[n.ID] == nil {
 			m.busy[n.ID] = map[netip.Addr]bool{}
@@ -316,8 +318,10 @@ func (m *Manager) release(ctx context.Context, id, containerID string) {
 	}
 	ep := n.Endpoints[containerID]
 	delete(n.Endpoints, containerID)
+	m.refreshDNS(n)
 	if err := m.st.put(n); err != nil {
 		n.Endpoints[containerID] = ep
+		m.refreshDNS(n)
 		logger(ctx).WithError(err).Warn("could not release endpoint of a failed attach")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -29,9 +30,10 @@ type Manager struct {
 	mu      sync.RWMutex
 	nets    map[string]*Network            // by id
 	brIndex map[string]int                 // bridge ifindex by network id
-	dns     map[string]*dnsServer          // by network id
+	dns     map[string]*netDNS             // by network id
 	busy    map[string]map[netip.Addr]bool // addresses of veths being deleted
 	bg      sync.WaitGroup                 // background veth deletions
+	ownDNS  atomic.Pointer[map[netip.Addr]bool]
 	closed  bool
 }
 
@@ -49,7 +51,7 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 		opts:    opts,
 		st:      store{db: opts.DB},
 		brIndex: map[string]int{},
-		dns:     map[string]*dnsServer{},
+		dns:     map[string]*netDNS{},
 		busy:    map[string]map[netip.Addr]bool{},
 	}
 	var err error
@@ -229,8 +231,8 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	for id, s := range m.dns {
-		s.stop()
+	for id, d := range m.dns {
+		d.srv.stop()
 		delete(m.dns, id)
 	}
 	for _, h := range []*netlink.Handle{m.nl, m.bgnl} {

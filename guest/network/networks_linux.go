@@ -195,12 +195,13 @@ func (m *Manager) removeLocked(ctx context.Context, n *Network) error {
 // dropNetwork forgets n in memory and tears down its DNS server and bridge
 // (best effort: failures are logged); m.mu held.
 func (m *Manager) dropNetwork(ctx context.Context, n *Network) {
-	if s := m.dns[n.ID]; s != nil {
-		s.stop()
+	if d := m.dns[n.ID]; d != nil {
+		d.srv.stop()
 		delete(m.dns, n.ID)
 	}
 	delete(m.nets, n.ID)
 	delete(m.brIndex, n.ID)
+	m.refreshOwnDNS()
 	m.deleteBridge(ctx, n)
 }
 
