@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/containerd/errdefs"
 	"github.com/vishvananda/netlink"
@@ -96,6 +97,7 @@ func (m *Manager) reserve(ref, containerID string, opts AttachOptions) (*Endpoin
 	snap := netSnapshot{ID: n.ID, Name: n.Name, Bridge: n.Bridge, Driver: n.Driver, Gateway: n.Gateway,
 		Internal: n.Internal, MTU: n.MTU, BridgeIndex: m.brIndex[n.ID]}
 	c := *ep
+	c.Aliases, c.DNS = slices.Clone(ep.Aliases), slices.Clone(ep.DNS)
 	return &c, snap, nil
 }
 

@@ -82,6 +82,10 @@ func TestNATRules(t *testing.T) {
 			deleteTable(t, e.agentNS)
 			m = e.open(t)
 		}, []string{"masquerade bridge", "masquerade nat2"}},
+		{"replaced, not duplicated, at start", func() {
+			m.Close()
+			m = e.open(t)
+		}, []string{"masquerade bridge", "masquerade nat2"}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
