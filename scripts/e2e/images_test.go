@@ -143,6 +143,7 @@ func TestImages(t *testing.T) {
 		{"save rmi load", testSaveRmiLoad},
 		{"bad inputs", testBadInputs},
 		{"prune", testPrune},
+		{"pull interrupted", testPullInterrupted},
 		{"pull on a terminal", testPullOnTerminal},
 	}
 	for _, s := range steps {
