@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func listen(t *testing.T) (net.Listener, string) {
+func listen(t testing.TB) (net.Listener, string) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "s.sock")
 	l, err := net.Listen("unix", p)
