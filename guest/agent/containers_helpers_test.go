@@ -197,7 +197,7 @@ func (h *harness) loadImage(ctx context.Context, ref string, extra map[string]st
 	}
 }
 
-var applets = []string{"sh", "echo", "cat", "sleep", "ls", "mkdir", "touch", "rm", "seq", "wget", "httpd", "nslookup", "true", "false", "grep"}
+var applets = []string{"sh", "echo", "cat", "sleep", "ls", "mkdir", "touch", "rm", "seq", "wget", "httpd", "nslookup", "true", "false", "grep", "awk", "nc"}
 
 // busyboxImage builds an image from /bin/busybox; extra are files to add.
 func busyboxImage(t *testing.T, extra map[string]string) v1.Image {
