@@ -13,6 +13,7 @@ import (
 
 func testInspect(t *testing.T, img testImage) {
 	r := berthOK(t, "image", "inspect", img.ref)
+	t.Logf("berth image inspect %s:\n%s", img.ref, r.stdout)
 	if !strings.HasPrefix(r.stdout, "[\n    {\n        \"Id\": ") {
 		t.Errorf("not docker's 4-space indented array:\n%s", r.stdout)
 	}
