@@ -416,3 +416,46 @@ func TestAddValidates(t *testing.T) {
 		t.Fatalf("Add after Close: %v, want unavailable", err)
 	}
 }
+
+func TestAddressChoice(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	tests := []struct {
+		name string
+		opts []Option
+		ip   netip.Addr
+		want []netip.Addr // nil: the defaults (127.0.0.1, and ::1 when the host has it)
+	}{
+		{"explicit address wins", nil, lo, []netip.Addr{lo}},
+		{"changed default", []Option{WithDefaultAddrs(lo)}, netip.Addr{}, []netip.Addr{lo}},
+		{"default loopbacks", nil, netip.Addr{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newForwarder(t, nil, tt.opts...)
+			fws, err := f.Add(ctx, "c", []Binding{{Proto: UDP, HostIP: tt.ip, ContainerPort: 53}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []netip.Addr
+			for _, fw := range fws {
+				got = append(got, fw.HostIP)
+			}
+			want := tt.want
+			if want == nil {
+				want = []netip.Addr{lo}
+				if l, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
+					l.Close()
+					want = append(want, netip.IPv6Loopback())
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("bound %v, want %v", got, want)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("bound %v, want %v", got, want)
+				}
+			}
+		})
+	}
+}

@@ -266,3 +266,31 @@ func compareBindings(a, b Binding) int {
 	}
 	return int(a.HostPortEnd) - int(b.HostPortEnd)
 }
+
+// ContainerBindings returns what a container publishes, from its
+// Config.ExposedPorts and HostConfig (PortBindings, PublishAllPorts): the
+// port bindings, plus with -P every exposed port that has none, on a free
+// host port. The machine daemon passes the result to Add or Reconcile.
+func ContainerBindings(exposed network.PortSet, bindings network.PortMap, publishAll bool) ([]Binding, error) {
+	bs, err := FromPortMap(bindings)
+	if err != nil || !publishAll {
+		return bs, err
+	}
+	ports := make([]string, 0, len(exposed))
+	for p := range exposed {
+		ports = append(ports, p.String())
+	}
+	slices.Sort(ports)
+	return PublishAll(ports, bs)
+}
+
+// ForwardsPortMap is what was bound, in the form of docker's
+// NetworkSettings.Ports (real addresses and ports), for ps, port and
+// inspect.
+func ForwardsPortMap(fws []Forward) network.PortMap {
+	bs := make([]Binding, len(fws))
+	for i, f := range fws {
+		bs[i] = f.Binding
+	}
+	return PortMap(bs)
+}

@@ -213,3 +213,22 @@ func FuzzParsePortSpec(f *testing.F) {
 		}
 	})
 }
+
+func TestContainerBindings(t *testing.T) {
+	exposed := network.PortSet{network.MustParsePort("80/tcp"): {}, network.MustParsePort("53/udp"): {}}
+	bound := network.PortMap{network.MustParsePort("80/tcp"): {{HostPort: "8080"}}}
+	got, err := ContainerBindings(exposed, bound, false)
+	if err != nil || !slices.Equal(got, []Binding{b("tcp", "", 8080, 0, 80)}) {
+		t.Fatalf("ContainerBindings without -P = %v, %v", got, err)
+	}
+	got, err = ContainerBindings(exposed, bound, true)
+	want := []Binding{b("tcp", "", 8080, 0, 80), b("udp", "", 0, 0, 53)}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("ContainerBindings with -P = %v, %v; want %v", got, err, want)
+	}
+	fws := []Forward{{ContainerID: "c", Binding: b("tcp", "127.0.0.1", 32768, 0, 80)}}
+	pm := ForwardsPortMap(fws)
+	if got := pm[network.MustParsePort("80/tcp")]; len(got) != 1 || got[0].HostPort != "32768" || got[0].HostIP.String() != "127.0.0.1" {
+		t.Fatalf("ForwardsPortMap = %v", pm)
+	}
+}
