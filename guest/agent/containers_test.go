@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	ctypes "github.com/moby/moby/api/types/container"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
@@ -171,9 +172,10 @@ func TestPauseAndStatus(t *testing.T) {
 	if err != nil || len(l.Containers) != 0 {
 		t.Errorf("ps without -a lists stopped containers: %v %v", l, err)
 	}
-	info, err := h.sys.Info(ctx, nil)
-	_ = info
-	_ = err
+	info, err := h.sys.Info(ctx, &emptypb.Empty{})
+	if err != nil || info.Containers != 1 || info.ContainersStopped != 1 || info.ContainersRunning != 0 {
+		t.Errorf("info counts: %v %v", info, err)
+	}
 }
 
 // isConflict accepts both kinds errgrpc maps a conflict to.

@@ -37,7 +37,7 @@ type engine struct {
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex   // one operation at a time per container
 	changed map[string]chan struct{} // closed and replaced on each change
-	exits   map[string]exitInfo          // exits seen per container, for Wait
+	exits   map[string]exitInfo      // exits seen per container, for Wait
 	usage   map[string]usageEntry    // what each container uses
 	execs   map[string]*execRecord   // by exec id
 	pending map[string][]*pendingAttach

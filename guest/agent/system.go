@@ -47,7 +47,12 @@ func (y *systemService) Info(ctx context.Context, _ *emptypb.Empty) (*agentv1.In
 	if name == "" {
 		name, _ = os.Hostname()
 	}
+	running, paused, stopped := y.s.engine.counts()
 	return &agentv1.InfoResponse{
+		Containers:         running + paused + stopped,
+		ContainersRunning:  running,
+		ContainersPaused:   paused,
+		ContainersStopped:  stopped,
 		Images:             int64(nimages),
 		StorageDriver:      "overlayfs",
 		BackingFilesystem:  backingFS(y.s.opts.DataDir),
