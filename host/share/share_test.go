@@ -149,10 +149,10 @@ func TestTranslateLinux(t *testing.T) {
 
 func TestTranslateSymlinks(t *testing.T) {
 	links := map[string]string{
-		"/Users/me/proj/data":   "/opt/data",         // points outside the shares
-		"/Users/me/proj/vol":    "/Volumes/ext/vol",  // points into another share
-		"/Users/me/proj/tmplnk": "/tmp/t",            // via macOS's /tmp alias
-		"/Users/me/proj":        "/Users/me/proj",    // exists, no link
+		"/Users/me/proj/data":   "/opt/data",        // points outside the shares
+		"/Users/me/proj/vol":    "/Volumes/ext/vol", // points into another share
+		"/Users/me/proj/tmplnk": "/tmp/t",           // via macOS's /tmp alias
+		"/Users/me/proj":        "/Users/me/proj",   // exists, no link
 		"/Users/me":             "/Users/me",
 		"/":                     "/",
 		"/opt":                  "/opt",
