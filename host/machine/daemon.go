@@ -32,6 +32,8 @@ const (
 	// AgentGrace is how long the agent gets to exit after System.Shutdown
 	// before the driver stops it forcibly.
 	AgentGrace = 10 * time.Second
+	// agentDialWait bounds how long a client connection waits for the agent.
+	agentDialWait = 15 * time.Second
 	// restartMax bounds the wait between restarts of an agent that keeps dying.
 	restartMax = 30 * time.Second
 )
@@ -265,9 +267,12 @@ func (dm *daemon) serve(ctx context.Context, ln net.Listener) {
 	}
 }
 
+// splice connects client c to a fresh agent connection. While the agent is
+// being restarted the dial is retried for a while, so that a command issued
+// then waits instead of failing.
 func (dm *daemon) splice(ctx context.Context, c net.Conn) {
-	dctx, cancel := context.WithTimeout(ctx, transport.DefaultDialTimeout)
-	ac, err := dm.d.DialAgent(dctx)
+	dctx, cancel := context.WithTimeout(ctx, agentDialWait)
+	ac, err := transport.Retry(dctx, transport.DialFunc(dm.d.DialAgent), nil)
 	cancel()
 	if err != nil {
 		log.G(ctx).WithError(err).Warn("cannot reach the agent for a client")

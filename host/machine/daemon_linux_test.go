@@ -270,6 +270,13 @@ func TestAgentDiesIsRestarted(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	for alive(old) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A client that comes while the agent is down waits for the new one.
+	if v := agentVersion(t, m); v == "" {
+		t.Errorf("empty version from the restarted agent")
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		pid := readPID(m.dir, "agent.pid")

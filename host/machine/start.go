@@ -25,6 +25,8 @@ const (
 	// StopTimeout bounds how long Stop waits for the daemon to exit before
 	// killing it.
 	StopTimeout = 30 * time.Second
+	// maxLogSize is the size above which daemon.log is rotated at start.
+	maxLogSize = 8 << 20
 	// pingTimeout bounds one readiness probe.
 	pingTimeout = 2 * time.Second
 )
@@ -89,6 +91,9 @@ func (s *Store) spawnDaemon(m *Machine) (<-chan struct{}, error) {
 	cmd, err := s.spawn(m.Name)
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(m.LogPath()); err == nil && fi.Size() > maxLogSize {
+		_ = os.Rename(m.LogPath(), m.LogPath()+".1") // keep one old log
 	}
 	logf, err := os.OpenFile(m.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
