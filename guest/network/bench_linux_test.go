@@ -34,6 +34,7 @@ func BenchmarkAttachDetach(b *testing.B) {
 // (made before the timer starts), as on a container's start path.
 func BenchmarkAttach(b *testing.B) {
 	e := newTestEnv(b)
+	e.opts.DefaultSubnet = "10.251.0.0/16" // room for many containers
 	m := e.open(b)
 	ctx := context.Background()
 	nss := make([]string, b.N)

@@ -341,3 +341,31 @@ func (m *Manager) Endpoints(containerID string) []*Endpoint {
 	}
 	return out
 }
+
+// ReleaseStale detaches every endpoint whose container alive reports as
+// gone (after a crash or a VM reboot nobody detached them), so their
+// addresses are free again. It returns how many it released.
+func (m *Manager) ReleaseStale(ctx context.Context, alive func(containerID string) bool) (int, error) {
+	type stale struct{ network, container string }
+	var list []stale
+	m.mu.RLock()
+	for _, n := range m.nets {
+		for id := range n.Endpoints {
+			if !alive(id) {
+				list = append(list, stale{n.ID, id})
+			}
+		}
+	}
+	m.mu.RUnlock()
+	released := 0
+	for _, s := range list {
+		err := m.Detach(ctx, s.network, s.container)
+		if err != nil && !errdefs.IsNotFound(err) {
+			return released, err
+		}
+		if err == nil {
+			released++
+		}
+	}
+	return released, nil
+}

@@ -283,3 +283,23 @@ func TestAttachHost(t *testing.T) {
 		t.Errorf("Detach host: %v", err)
 	}
 }
+
+func TestReleaseStale(t *testing.T) {
+	e := newTestEnv(t)
+	m := e.open(t)
+	mustCreate(t, m, CreateOptions{Name: "st", Subnet: "10.251.14.0/24"})
+	for i := 1; i <= 3; i++ {
+		mustAttach(t, m, "st", containerID(i), newNS(t), AttachOptions{})
+	}
+	mustAttach(t, m, NameBridge, containerID(1), newNS(t), AttachOptions{})
+	n, err := m.ReleaseStale(context.Background(), func(id string) bool { return id == containerID(2) })
+	if err != nil || n != 3 {
+		t.Fatalf("ReleaseStale = %d, %v; want 3 (containers 1 and 3)", n, err)
+	}
+	if eps := m.Endpoints(containerID(2)); len(eps) != 1 {
+		t.Errorf("the live container lost its endpoint: %v", eps)
+	}
+	if eps := m.Endpoints(containerID(1)); len(eps) != 0 {
+		t.Errorf("stale endpoints left: %v", eps)
+	}
+}

@@ -53,3 +53,8 @@ func (*Manager) Endpoints(string) []*Endpoint { return nil }
 
 // ResolvConf fails: container networking needs Linux.
 func (*Manager) ResolvConf(string) ([]byte, error) { return nil, errUnsupported() }
+
+// ReleaseStale fails: container networking needs Linux.
+func (*Manager) ReleaseStale(context.Context, func(string) bool) (int, error) {
+	return 0, errUnsupported()
+}
