@@ -76,11 +76,26 @@ func printError(w io.Writer, cmd *cobra.Command, err error) int {
 	return code
 }
 
+// errdefsSuffixes are the texts of the errdefs kinds, which the agent wraps
+// at the end of its messages ("No such image: x: not found"); docker's
+// messages do not show them.
+var errdefsSuffixes = []string{
+	"not found", "invalid argument", "already exists", "conflict",
+	"unavailable", "failed precondition", "permission denied", "unknown",
+	"not implemented", "internal", "aborted", "out of range",
+	"resource exhausted", "data loss", "unauthorized", "not modified",
+}
+
 // cleanDaemonMessage drops the "rpc error: code = X desc = " wrapping that a
-// status may still carry.
+// status may still carry, and the trailing errdefs kind.
 func cleanDaemonMessage(s string) string {
 	if i := strings.Index(s, " desc = "); i >= 0 && strings.HasPrefix(s, "rpc error:") {
-		return s[i+len(" desc = "):]
+		s = s[i+len(" desc = "):]
+	}
+	for _, k := range errdefsSuffixes {
+		if t, ok := strings.CutSuffix(s, ": "+k); ok && t != "" {
+			return t
+		}
 	}
 	return s
 }
