@@ -87,6 +87,8 @@ func newContainerOptions() *containerOptions {
 // addFlags adds the container flags of `create` and `run` to f.
 func (o *containerOptions) addFlags(f *pflag.FlagSet) {
 	f.SetInterspersed(false)
+	// -h is --hostname here, as in docker: --help has no shorthand.
+	f.Bool("help", false, "Print usage")
 	f.StringVar(&o.name, "name", "", "Assign a name to the container")
 	f.VarP(o.attach, "attach", "a", "Attach to STDIN, STDOUT or STDERR")
 	f.BoolVarP(&o.stdin, "interactive", "i", false, "Keep STDIN open even if not attached")

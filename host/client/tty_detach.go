@@ -60,6 +60,7 @@ type detachReader struct {
 	held int    // how many bytes of keys matched so far
 	out  []byte // bytes ready to return
 	buf  []byte
+	err  error // sticky: errDetached once the sequence was read
 }
 
 func newDetachReader(r io.Reader, keys []byte) *detachReader {
@@ -68,8 +69,12 @@ func newDetachReader(r io.Reader, keys []byte) *detachReader {
 
 func (d *detachReader) Read(p []byte) (int, error) {
 	for len(d.out) == 0 {
+		if d.err != nil {
+			return 0, d.err
+		}
 		n, err := d.r.Read(d.buf)
 		if derr := d.scan(d.buf[:n]); derr != nil {
+			d.err = derr
 			if len(d.out) > 0 {
 				break // hand out what came before the sequence first
 			}
