@@ -6,34 +6,18 @@ package errkind
 import "fmt"
 
 type kindError struct {
-	msg  string
 	kind error
-	err  error // wrapped cause, if the format had a %w
+	err  error // the formatted error, wrapping whatever its %w named
 }
 
-func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Error() string { return e.err.Error() }
 
-// Unwrap returns the kind and the cause, so errors.Is and errors.As see both.
-func (e *kindError) Unwrap() []error {
-	if e.err != nil {
-		return []error{e.kind, e.err}
-	}
-	return []error{e.kind}
-}
+// Unwrap returns the kind and the formatted error, so errors.Is and
+// errors.As see the kind and any cause the format wrapped.
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // New returns an error with the formatted message (fmt.Errorf rules,
 // including %w) that also matches kind with errors.Is.
 func New(kind error, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &kindError{msg: err.Error(), kind: kind, err: unwrapped(err)}
-}
-
-func unwrapped(err error) error {
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		return u.Unwrap()
-	case interface{ Unwrap() []error }:
-		return err
-	}
-	return nil
+	return &kindError{kind: kind, err: fmt.Errorf(format, args...)}
 }
