@@ -43,7 +43,11 @@ func (h *dnsHandler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
 	if q.Qclass == dns.ClassINET {
 		if addrs := h.lookup(name); len(addrs) > 0 {
-			_ = w.WriteMsg(localAnswer(r, q, addrs))
+			m := localAnswer(r, q, addrs)
+			if w.LocalAddr().Network() == "udp" {
+				m.Truncate(udpSize(r)) // many containers behind one alias
+			}
+			_ = w.WriteMsg(m)
 			return
 		}
 		if m := h.answerPTR(r, q, name); m != nil {
@@ -67,6 +71,14 @@ func localAnswer(r *dns.Msg, q dns.Question, addrs []netip.Addr) *dns.Msg {
 		}
 	}
 	return m
+}
+
+// udpSize is the largest UDP answer the client accepts.
+func udpSize(r *dns.Msg) int {
+	if o := r.IsEdns0(); o != nil && int(o.UDPSize()) > dns.MinMsgSize {
+		return int(o.UDPSize())
+	}
+	return dns.MinMsgSize
 }
 
 func newReply(r *dns.Msg) *dns.Msg {

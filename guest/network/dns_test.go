@@ -16,7 +16,16 @@ func TestDNSHandler(t *testing.T) {
 		upstreams: func(netip.Addr) []string { return nil },
 	})
 	local := serveTest(t, &dnsHandler{
-		lookup:    func(name string) []netip.Addr { return table(name, "near", "10.1.1.1") },
+		lookup: func(name string) []netip.Addr {
+			if name == "crowd" { // 100 containers behind one alias
+				var many []netip.Addr
+				for i := range 100 {
+					many = append(many, netip.AddrFrom4([4]byte{10, 2, 0, byte(i + 1)}))
+				}
+				return many
+			}
+			return table(name, "near", "10.1.1.1")
+		},
 		upstreams: func(netip.Addr) []string { return []string{"127.0.0.1:1", upstream} },
 	})
 	tests := []struct {
@@ -34,6 +43,23 @@ func TestDNSHandler(t *testing.T) {
 			return m
 		}, dns.RcodeFormatError, ""},
 	}
+	t.Run("truncated over udp, whole over tcp", func(t *testing.T) {
+		udp, err := dns.Exchange(question("crowd.", dns.TypeA)(), local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !udp.Truncated || len(udp.Answer) >= 100 {
+			t.Errorf("udp: truncated=%v answers=%d, want a truncated answer", udp.Truncated, len(udp.Answer))
+		}
+		c := &dns.Client{Net: "tcp"}
+		tcp, _, err := c.Exchange(question("crowd.", dns.TypeA)(), local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tcp.Answer) != 100 {
+			t.Errorf("tcp: %d answers, want 100", len(tcp.Answer))
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := dns.Exchange(tc.msg(), local)
