@@ -189,3 +189,35 @@ func TestCopyRoundTrip(t *testing.T) {
 		t.Errorf("changes miss the added file: %v", ch.Changes)
 	}
 }
+
+func TestCommit(t *testing.T) {
+	h, ctx := setup(t)
+	if _, _, code := h.run(ctx, createOpts{name: "src", cfg: sh("echo committed > /tmp/new; rm /www/index.html")}); code != 0 {
+		t.Fatalf("source container exit %d", code)
+	}
+	resp, err := h.ctr.Commit(ctx, &agentv1.CommitRequest{Id: "src", Ref: "berth-test/committed:v1", Author: "tester",
+		Changes: []string{`CMD ["sh", "-c", "cat /tmp/new; ls /www; echo $GREETING"]`, "ENV GREETING=hi", "LABEL stage=two"}})
+	if err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if !strings.HasPrefix(resp.ImageId, "sha256:") {
+		t.Errorf("image id %q", resp.ImageId)
+	}
+	out, errOut, code := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "berth-test/committed:v1"}})
+	if code != 0 || out != "committed\nhi\n" {
+		t.Errorf("run committed image: code %d out %q err %q (want the new file, the deleted one gone, the env)", code, out, errOut)
+	}
+	if doc := h.inspect(ctx, "src"); doc.State.Status != "exited" {
+		t.Errorf("source after commit: %s", doc.State.Status)
+	}
+	if _, err := h.ctr.Commit(ctx, &agentv1.CommitRequest{Id: "src", Changes: []string{"FROB x"}}); err == nil || !strings.Contains(err.Error(), "FROB is not a valid change command") {
+		t.Errorf("bad change: %v", err)
+	}
+	untagged, err := h.ctr.Commit(ctx, &agentv1.CommitRequest{Id: "src"})
+	if err != nil {
+		t.Fatalf("untagged commit: %v", err)
+	}
+	if _, _, code := h.run(ctx, createOpts{cfg: ctypes.Config{Image: untagged.ImageId, Cmd: []string{"cat", "/tmp/new"}}}); code != 0 {
+		t.Errorf("run untagged commit by id: exit %d", code)
+	}
+}
