@@ -18,6 +18,11 @@ import (
 // than any UDP payload).
 const maxDatagram = 1<<16 - 1
 
+// udpWriteTimeout bounds one datagram's write to its stream, so that one
+// stuck flow cannot stall the listener's other flows for long; the flow is
+// dropped instead.
+const udpWriteTimeout = 5 * time.Second
+
 // udpListener reads datagrams on one host address and sends each client
 // address's datagrams over that flow's own forward stream.
 type udpListener struct {
@@ -39,7 +44,11 @@ type udpFlow struct {
 	last   atomic.Int64 // unix nanos of the last datagram either way
 }
 
-func (fl *udpFlow) touch() { fl.last.Store(time.Now().UnixNano()) }
+func (fl *udpFlow) touch() time.Time {
+	now := time.Now()
+	fl.last.Store(now.UnixNano())
+	return now
+}
 
 func newUDPListener(f *Forwarder, fwd Forward, pc *net.UDPConn) *udpListener {
 	ctx, cancel := context.WithCancel(f.ctx)
@@ -70,7 +79,8 @@ func (l *udpListener) serve() {
 			continue // the container could not be reached; the datagram is dropped, as UDP allows
 		}
 		binary.BigEndian.PutUint16(buf, uint16(n))
-		fl.touch()
+		now := fl.touch()
+		fl.stream.SetWriteDeadline(now.Add(udpWriteTimeout))
 		if _, err := fl.stream.Write(buf[:2+n]); err != nil {
 			log.G(l.ctx).WithError(err).Debugf("port forward %s: flow %s ended", l.fwd.Binding, from)
 			l.drop(fl)

@@ -112,15 +112,16 @@ func run(size int64, n, conns, msg int) error {
 		human(size), n, msg, conns)
 	fmt.Printf("%-28s %14s %14s %8s\n", "", "direct", "forwarded", "ratio")
 	for _, dir := range []string{"up", "down"} {
-		d, err := throughput(srv.port, dir, size)
+		d, dcpu, err := throughput(srv.port, dir, size)
 		if err != nil {
 			return fmt.Errorf("direct %s: %w", dir, err)
 		}
-		f, err := throughput(fwdPort, dir, size)
+		f, fcpu, err := throughput(fwdPort, dir, size)
 		if err != nil {
 			return fmt.Errorf("forwarded %s: %w", dir, err)
 		}
 		fmt.Printf("%-28s %11.0f MB/s %11.0f MB/s %7.2fx\n", label(dir), d, f, f/d)
+		fmt.Printf("%-28s %12.2f s %12.2f s %7.2fx\n", "  CPU time (all actors)", dcpu, fcpu, fcpu/dcpu)
 	}
 	d, err := roundTrips(srv.port, n, msg)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -99,8 +100,22 @@ func dial(port uint16) (*net.TCPConn, error) {
 }
 
 // throughput moves size bytes through port in one direction and returns
-// MB/s (10^6 bytes), timed until the last byte is known to have arrived.
-func throughput(port uint16, dir string, size int64) (float64, error) {
+// MB/s (10^6 bytes), timed until the last byte is known to have arrived,
+// and the CPU seconds the process (client, forwarder, agent side and
+// server alike) used meanwhile.
+func throughput(port uint16, dir string, size int64) (mbps, cpu float64, err error) {
+	cpu0 := cpuSeconds()
+	mbps, err = move(port, dir, size)
+	return mbps, cpuSeconds() - cpu0, err
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func move(port uint16, dir string, size int64) (float64, error) {
 	c, err := dial(port)
 	if err != nil {
 		return 0, err
