@@ -102,7 +102,7 @@ func (dm *daemon) run(ctx context.Context) error {
 	}
 	ln, err := listenSocket(dm.m.SocketPath())
 	if err != nil {
-		dm.stopAgent(ctx, run)
+		dm.stopAgent(context.WithoutCancel(ctx), run)
 		return err
 	}
 	defer os.Remove(dm.m.SocketPath())
@@ -221,16 +221,10 @@ func agentCall(ctx context.Context, conn net.Conn, method string, resp any) erro
 	return cl.Call(ctx, systemService, method, &emptypb.Empty{}, resp)
 }
 
-// stopAgent asks the agent to shut down, waits AgentGrace, then has the
-// driver stop the guest (forcibly if need be).
+// stopAgent asks the agent to shut down and gives it AgentGrace to exit,
+// then has the driver stop the guest (forcibly if need be).
 func (dm *daemon) stopAgent(ctx context.Context, run *agentRun) {
-	if run != nil {
-		if conn, err := dm.d.DialAgent(ctx); err == nil {
-			err = agentCall(ctx, conn, "Shutdown", &emptypb.Empty{})
-			if err != nil {
-				log.G(ctx).WithError(err).Warn("agent shutdown request failed")
-			}
-		}
+	if run != nil && dm.askShutdown(ctx) {
 		select {
 		case <-run.done:
 		case <-time.After(AgentGrace):
@@ -242,6 +236,19 @@ func (dm *daemon) stopAgent(ctx context.Context, run *agentRun) {
 	if err := dm.d.Stop(sctx); err != nil {
 		log.G(ctx).WithError(err).Error("stop guest")
 	}
+}
+
+// askShutdown calls System.Shutdown and reports whether the agent agreed.
+func (dm *daemon) askShutdown(ctx context.Context) bool {
+	conn, err := dm.d.DialAgent(ctx)
+	if err == nil {
+		err = agentCall(ctx, conn, "Shutdown", &emptypb.Empty{})
+	}
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("agent shutdown request failed")
+		return false
+	}
+	return true
 }
 
 // serve accepts connections until ln is closed and splices each to a fresh
