@@ -256,3 +256,17 @@ func short(id string) string {
 	}
 	return id
 }
+
+// Probe reports whether bindings could be published now, with the same
+// checks and errors as Add, and releases what it bound at once. The CLI can
+// call it before starting a container so that a host port in use fails
+// `run` with docker's message before the container starts; the machine
+// daemon's Add remains the real (and race-free) allocation.
+func Probe(ctx context.Context, bindings []Binding, opts ...Option) error {
+	f := New(func(context.Context, string, string, uint16) (net.Conn, error) {
+		return nil, errkind.New(errdefs.ErrUnavailable, "probe only")
+	}, opts...)
+	defer f.Close()
+	_, err := f.Add(ctx, "probe", bindings)
+	return err
+}

@@ -459,3 +459,24 @@ func TestAddressChoice(t *testing.T) {
 		})
 	}
 }
+
+func TestProbe(t *testing.T) {
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := uint16(busy.Addr().(*net.TCPAddr).Port)
+	if err := Probe(ctx, []Binding{{Proto: TCP, HostPort: port, ContainerPort: 80}}); !errdefs.IsConflict(err) {
+		t.Fatalf("Probe of a busy port: %v, want conflict", err)
+	}
+	free := freePort(t)
+	if err := Probe(ctx, []Binding{{Proto: TCP, HostPort: free, ContainerPort: 80}}); err != nil {
+		t.Fatalf("Probe of a free port: %v", err)
+	}
+	l, err := net.Listen("tcp4", "127.0.0.1:"+itoa(free))
+	if err != nil {
+		t.Fatalf("port %d still bound after Probe: %v", free, err)
+	}
+	l.Close()
+}
