@@ -101,6 +101,7 @@ func (s *Store) spawnDaemon(m *Machine) (<-chan struct{}, error) {
 	}
 	defer logf.Close()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logf, logf
+	cmd.Dir = m.dir // hold no user dir busy
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("machine %q: start daemon: %w", m.Name, err)

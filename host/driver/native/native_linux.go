@@ -78,6 +78,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	cmd := exec.Command(bin, d.args()...)
 	cmd.Stdout, cmd.Stderr = d.inst.Log, d.inst.Log
+	cmd.Dir = d.inst.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
