@@ -28,4 +28,22 @@
 // bytes (0–65535; a zero-length datagram is valid). The host closes the
 // stream after the flow has been idle for the Forwarder's UDP idle timeout
 // (90 s by default, as docker-proxy); the agent then closes its socket.
+//
+// # Use
+//
+// The machine daemon owns one Forwarder per machine and keeps it equal to
+// what the running containers publish:
+//
+//	f := forward.New(forward.StreamDialer(drv.DialAgent))
+//	defer f.Close()
+//	// at start and on every container start/die/destroy event:
+//	want := map[string][]forward.Binding{}
+//	for each running container c (Containers.List + Inspect):
+//		want[c.ID], err = forward.ContainerBindings(c.Config.ExposedPorts,
+//			c.HostConfig.PortBindings, c.HostConfig.PublishAllPorts)
+//	err = f.Reconcile(ctx, want)
+//
+// The CLI parses -p with ParsePortSpecs and fills HostConfig.PortBindings
+// with PortMap; it may call Probe before starting a container so that a
+// host port in use fails the run with docker's message.
 package forward

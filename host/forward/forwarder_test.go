@@ -480,3 +480,38 @@ func TestProbe(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestCloseEndsConnectionsAndFlows(t *testing.T) {
+	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
+	f := New(agent.dialer())
+	lo := netip.MustParseAddr("127.0.0.1")
+	fws, err := f.Add(ctx, "c1", []Binding{
+		{Proto: TCP, HostIP: lo, ContainerPort: echoTCP(t)},
+		{Proto: UDP, HostIP: lo, ContainerPort: echoUDP(t)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialTCP(t, fws[0].HostPort)
+	c.Write([]byte("x"))
+	io.ReadFull(c, make([]byte, 1))
+	u, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(fws[1].HostPort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.Write([]byte("y"))
+	u.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := u.Read(make([]byte, 8)); err != nil {
+		t.Fatalf("udp echo: %v", err)
+	}
+	f.Close() // returns only once every forwarding goroutine has ended
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection after Close: %v, want closed", err)
+	}
+	waitFor(t, "agent streams to close", func() bool { return agent.open.Load() == 0 })
+	if got := f.List(); len(got) != 0 {
+		t.Fatalf("List after Close = %v", got)
+	}
+}
