@@ -38,15 +38,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	real, why, err := testbin.Agent(dir)
-	if err != nil {
+	if agentNote, err = testbin.Agent(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot provide berth-agent:", err)
+		os.RemoveAll(dir)
 		os.Exit(1)
-	}
-	agentNote = "real berth-agent"
-	if !real {
-		line, _, _ := strings.Cut(why.Error(), "\n")
-		agentNote = "FAKE agent (the real one does not build: " + line + ")"
 	}
 	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	code := m.Run()

@@ -45,21 +45,23 @@ func moduleRoot() (string, error) {
 
 // Agent puts a berth-agent in dir: the real one when it builds, else a copy
 // of the running test binary, which must call RunFakeAgent first thing in
-// TestMain. It reports which one it made and, for the fake, why. In CI
-// (CI=true) a real agent that does not build is an error, never a fake.
-func Agent(dir string) (real bool, why error, err error) {
-	why = nil
-	if _, why = Build(dir, "./cmd/berth-agent"); why == nil {
-		return true, nil, nil
+// TestMain. The note says which one, and for the fake why, for the test
+// log. In CI (CI=true) a real agent that does not build is an error, never
+// a fake.
+func Agent(dir string) (note string, err error) {
+	_, berr := Build(dir, "./cmd/berth-agent")
+	if berr == nil {
+		return "real berth-agent", nil
 	}
 	if os.Getenv("CI") == "true" {
-		return false, why, why
+		return "", berr
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return false, why, err
+		return "", err
 	}
-	return false, why, copyFile(self, filepath.Join(dir, AgentName))
+	line, _, _ := strings.Cut(berr.Error(), "\n")
+	return "FAKE agent (the real one does not build: " + line + ")", copyFile(self, filepath.Join(dir, AgentName))
 }
 
 // RunFakeAgent runs the fake agent and exits when this process was started

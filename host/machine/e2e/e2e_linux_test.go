@@ -40,15 +40,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	real, why, err := testbin.Agent(dir)
-	if err != nil {
+	if agentNote, err = testbin.Agent(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot provide berth-agent:", err)
 		return 1
-	}
-	agentNote = "real berth-agent"
-	if !real {
-		line, _, _ := strings.Cut(why.Error(), "\n")
-		agentNote = "FAKE agent (the real one does not build: " + line + ")"
 	}
 	return m.Run()
 }
