@@ -86,12 +86,7 @@ func TestMachineLifecycle(t *testing.T) {
 	checkInspect(t, h, "Running")
 	expect(t, berth(t, h, "machine", "rm"), 1, "", `Error: machine "default" is running; stop it first (berth machine stop default) or use -f`)
 
-	// kill -9 of the daemon: the next command starts the machine again.
-	if err := syscall.Kill(daemonPID(dir), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitState(t, h, "Stopped")
-	expect(t, berth(t, h, "info", "--format", "{{.Name}}"), 0, "default\n", `Starting machine "default"`)
+	checkKill9(t, h, dir)
 
 	expect(t, berth(t, h, "machine", "stop"), 0, "default\n", "")
 	if r := berth(t, h, "machine", "ls", "--format", "{{.State}}"); r.out != "Stopped\n" {
@@ -105,6 +100,17 @@ func TestMachineLifecycle(t *testing.T) {
 	if r := berth(t, h, "machine", "ls", "-q"); r.out != "" {
 		t.Errorf("ls after rm = %q", r.out)
 	}
+}
+
+// checkKill9: after kill -9 of the daemon, the next command starts the
+// machine again.
+func checkKill9(t *testing.T, h, dir string) {
+	t.Helper()
+	if err := syscall.Kill(daemonPID(dir), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, h, "Stopped")
+	expect(t, berth(t, h, "info", "--format", "{{.Name}}"), 0, "default\n", `Starting machine "default"`)
 }
 
 func checkInspect(t *testing.T, h, state string) {
