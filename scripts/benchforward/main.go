@@ -17,7 +17,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/guest/agent"
 	"github.com/berth-dev/berth/host/forward"
@@ -29,8 +32,14 @@ func main() {
 	n := flag.Int("n", 10000, "request/responses for the round-trip run")
 	conns := flag.Int("conns", 1000, "connections for the connect run")
 	msg := flag.Int("msg", 64, "bytes per request and per response")
+	rounds := flag.Int("rounds", 3, "throughput runs per path and direction (the median is shown)")
+	dirs := flag.String("dirs", "up,down", "throughput directions to run: up (host to container), down, or both")
 	flag.Parse()
-	if err := run(*size, *n, *conns, *msg); err != nil {
+	if *size <= 0 || *n <= 0 || *conns <= 0 || *msg <= 0 || *rounds <= 0 {
+		fmt.Fprintln(os.Stderr, "benchforward: -size, -n, -conns, -msg and -rounds must be positive")
+		os.Exit(2)
+	}
+	if err := run(*size, *n, *conns, *msg, *rounds, strings.Split(*dirs, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "benchforward:", err)
 		os.Exit(1)
 	}
@@ -96,7 +105,7 @@ func pathSetup(target uint16) (uint16, func(), error) {
 	return fws[0].HostPort, cleanup, nil
 }
 
-func run(size int64, n, conns, msg int) error {
+func run(size int64, n, conns, msg, rounds int, dirs []string) error {
 	srv, err := startServer(msg)
 	if err != nil {
 		return err
@@ -107,48 +116,84 @@ func run(size int64, n, conns, msg int) error {
 		return err
 	}
 	defer cleanup()
+	ports := [2]uint16{srv.port, fwdPort}
 
-	fmt.Printf("berth port-forward benchmark: %s per throughput run, %d round trips of %d bytes, %d connects\n",
-		human(size), n, msg, conns)
+	fmt.Printf("berth port-forward benchmark: %s per throughput run (median of %d), %d round trips of %d bytes, %d connects;\n"+
+		"direct and forwarded runs alternate so that both see the same machine load\n", human(size), rounds, n, msg, conns)
 	fmt.Printf("%-28s %14s %14s %8s\n", "", "direct", "forwarded", "ratio")
-	for _, dir := range []string{"up", "down"} {
-		d, dcpu, err := throughput(srv.port, dir, size)
-		if err != nil {
-			return fmt.Errorf("direct %s: %w", dir, err)
+	for _, dir := range dirs {
+		if dir != "up" && dir != "down" {
+			return fmt.Errorf("unknown direction %q (want up or down)", dir)
 		}
-		f, fcpu, err := throughput(fwdPort, dir, size)
-		if err != nil {
-			return fmt.Errorf("forwarded %s: %w", dir, err)
+		var mbps, cpu [2][]float64
+		for range rounds {
+			for i, port := range ports {
+				v, c, err := throughput(port, dir, size)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", pathName(i), dir, err)
+				}
+				mbps[i], cpu[i] = append(mbps[i], v), append(cpu[i], c)
+			}
 		}
+		d, f := median(mbps[0]), median(mbps[1])
 		fmt.Printf("%-28s %11.0f MB/s %11.0f MB/s %7.2fx\n", label(dir), d, f, f/d)
-		fmt.Printf("%-28s %12.2f s %12.2f s %7.2fx\n", "  CPU time (all actors)", dcpu, fcpu, fcpu/dcpu)
+		dc, fc := median(cpu[0]), median(cpu[1])
+		fmt.Printf("%-28s %12.2f s %12.2f s %7.2fx\n", "  CPU time, all actors", dc, fc, fc/dc)
 	}
-	d, err := roundTrips(srv.port, n, msg)
+	rt, err := alternate(ports, n, func(port uint16, k int) ([]time.Duration, error) { return roundTrips(port, k, msg) })
 	if err != nil {
-		return fmt.Errorf("direct round trips: %w", err)
-	}
-	f, err := roundTrips(fwdPort, n, msg)
-	if err != nil {
-		return fmt.Errorf("forwarded round trips: %w", err)
+		return err
 	}
 	for _, q := range []struct {
 		name string
 		p    float64
 	}{{"round trip p50", 0.50}, {"round trip p99", 0.99}} {
-		dv, fv := percentile(d, q.p), percentile(f, q.p)
-		fmt.Printf("%-28s %11.1f µs %11.1f µs %7.2fx\n", q.name, micros(dv), micros(fv), float64(fv)/float64(dv))
+		printLatency(q.name, percentile(rt[0], q.p), percentile(rt[1], q.p))
 	}
-	dc, err := connects(srv.port, conns, msg)
+	cn, err := alternate(ports, conns, func(port uint16, k int) ([]time.Duration, error) { return connects(port, k, msg) })
 	if err != nil {
-		return fmt.Errorf("direct connects: %w", err)
+		return err
 	}
-	fc, err := connects(fwdPort, conns, msg)
-	if err != nil {
-		return fmt.Errorf("forwarded connects: %w", err)
-	}
-	dv, fv := percentile(dc, 0.5), percentile(fc, 0.5)
-	fmt.Printf("%-28s %11.1f µs %11.1f µs %7.2fx\n", "connect+1st reply p50", micros(dv), micros(fv), float64(fv)/float64(dv))
+	printLatency("connect+1st reply p50", percentile(cn[0], 0.5), percentile(cn[1], 0.5))
 	return nil
+}
+
+// alternate runs n samples per path in ten alternating chunks.
+func alternate(ports [2]uint16, n int, measure func(port uint16, k int) ([]time.Duration, error)) ([2][]time.Duration, error) {
+	var out [2][]time.Duration
+	for chunk := range 10 {
+		k := n/10 + boolInt(chunk < n%10)
+		if k == 0 {
+			continue
+		}
+		for i, port := range ports {
+			ds, err := measure(port, k)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", pathName(i), err)
+			}
+			out[i] = append(out[i], ds...)
+		}
+	}
+	return out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func pathName(i int) string { return [2]string{"direct", "forwarded"}[i] }
+
+func printLatency(name string, d, f time.Duration) {
+	fmt.Printf("%-28s %11.1f µs %11.1f µs %7.2fx\n", name, micros(d), micros(f), float64(f)/float64(d))
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
 
 func label(dir string) string {
