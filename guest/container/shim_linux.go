@@ -57,6 +57,7 @@ type shim struct {
 	log    *LogWriter
 	ioWG   sync.WaitGroup
 	reqs   sync.WaitGroup
+	reaper *reaper
 
 	mu      sync.Mutex
 	paused  bool
@@ -76,7 +77,8 @@ func RunShim(args []string) int {
 		return 2
 	}
 	ready := os.NewFile(3, "ready")
-	s := &shim{dir: args[0], exited: make(chan struct{}), execs: map[string]*execProc{}, pidfd: -1}
+	s := &shim{dir: args[0], exited: make(chan struct{}), execs: map[string]*execProc{}, pidfd: -1, reaper: newReaper()}
+	runc.Monitor = s.reaper
 	if err := s.create(context.Background()); err != nil {
 		r := shimReady{Error: err.Error(), Kind: errKind(err)}
 		var se *StartError
@@ -215,17 +217,11 @@ func readPid(path string) (int, error) {
 
 // waitInit reaps the container's init, records its exit and cleans up.
 func (s *shim) waitInit() {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(s.pid, &ws, 0, nil)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
+	code := s.reaper.wait(s.pid)
 	s.mu.Lock()
 	s.reaped = true
 	s.mu.Unlock()
-	st := ExitStatus{ExitCode: exitCode(ws), FinishedAt: time.Now().UTC()}
+	st := ExitStatus{ExitCode: code, FinishedAt: time.Now().UTC()}
 	waitTimeout(&s.ioWG, 2*time.Second)
 	s.log.Close()
 	st.OOMKilled = oomKilled(s.cfg.CgroupsPath)

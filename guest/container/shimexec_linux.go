@@ -14,7 +14,6 @@ import (
 	"github.com/containerd/errdefs"
 	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // execProc is one exec'd process in the shim.
@@ -157,14 +156,7 @@ func execPump(wg *sync.WaitGroup, r io.Reader, f *fanout) {
 }
 
 func (s *shim) waitExec(e *execProc, pid int) {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	st := ExitStatus{ExitCode: exitCode(ws), FinishedAt: time.Now().UTC()}
+	st := ExitStatus{ExitCode: s.reaper.wait(pid), FinishedAt: time.Now().UTC()}
 	waitTimeout(&e.ioWG, 2*time.Second)
 	e.exit = &st
 	e.out.close()
