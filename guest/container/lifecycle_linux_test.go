@@ -205,7 +205,7 @@ func TestTTYResize(t *testing.T) {
 func TestStatsAndTop(t *testing.T) {
 	r := newTestRuntime(t, "")
 	ctx := context.Background()
-	c := startSleeper(t, r, func(cfg *Config) { cfg.Create.Memory, cfg.Create.PidsLimit = 64 << 20, 50 })
+	c := startSleeper(t, r, func(cfg *Config) { cfg.Create.Memory, cfg.Create.PidsLimit = 64<<20, 50 })
 	st, err := c.Stats(ctx)
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
