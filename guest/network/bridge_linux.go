@@ -75,8 +75,7 @@ func (m *Manager) deleteBridge(ctx context.Context, n *Network) {
 	if n.Bridge == "" {
 		return
 	}
-	err := m.nl.LinkDel(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}})
-	if err != nil && !isNotFound(err) {
+	if err := delLink(m.nl, n.Bridge); err != nil {
 		logger(ctx).WithError(err).WithField("bridge", n.Bridge).Warn("could not delete bridge")
 	}
 }
@@ -124,6 +123,22 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 
 func ipNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// delLink deletes the interface called name; one that is not there (any
+// more: a namespace being destroyed takes its veths along) is no error.
+func delLink(h *netlink.Handle, name string) error {
+	link, err := h.LinkByName(name)
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if err := h.LinkDel(link); err != nil && !isNotFound(err) {
+		return err
+	}
+	return nil
 }
 
 func isNotFound(err error) bool {

@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +14,6 @@ import (
 // NXDOMAIN.
 func fakeUpstream(t *testing.T) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
@@ -30,10 +25,7 @@ func fakeUpstream(t *testing.T) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	l, err := net.Listen("tcp4", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenBoth(t)
 	srv := startDNS(h, pc, l)
 	t.Cleanup(srv.stop)
 	return pc.LocalAddr().String()

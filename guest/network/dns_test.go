@@ -94,15 +94,26 @@ func question(name string, qtype uint16) func() *dns.Msg {
 
 func serveTest(t *testing.T, h dns.Handler) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp4", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenBoth(t)
 	s := startDNS(h, pc, l)
 	t.Cleanup(s.stop)
 	return pc.LocalAddr().String()
+}
+
+// listenBoth opens UDP and TCP sockets on the same free loopback port.
+func listenBoth(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for range 50 {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp4", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l
+		}
+		pc.Close() // the TCP port is taken: try another
+	}
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return nil, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/vishvananda/netlink"
@@ -174,9 +175,10 @@ func (m *Manager) plumb(ep *Endpoint, n netSnapshot, netnsPath string) error {
 		return err
 	}
 	if err := configureInside(ep, n, ns); err != nil {
-		_ = m.nl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
+		_ = delLink(m.nl, ep.HostVeth)
 		return err
 	}
+	waitOperUp(m.nl, ep.HostVeth)
 	return nil
 }
 
@@ -193,7 +195,7 @@ func (m *Manager) addVeth(ep *Endpoint, n netSnapshot, ns netns.NsHandle) error 
 	err := m.nl.LinkAdd(veth)
 	if errors.Is(err, unix.EEXIST) {
 		// A leftover of an attach interrupted by a crash: replace it.
-		_ = m.nl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
+		_ = delLink(m.nl, ep.HostVeth)
 		err = m.nl.LinkAdd(veth)
 	}
 	if err != nil {
@@ -223,14 +225,29 @@ func configureInside(ep *Endpoint, n netSnapshot, ns netns.NsHandle) error {
 	if err := h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: loopbackIndex}}); err != nil {
 		return fmt.Errorf("set lo up: %w", err)
 	}
-	if n.Internal {
-		return nil // no way out: no default route
+	if !n.Internal { // internal networks have no way out: no default route
+		route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.IP(n.Gateway.AsSlice())}
+		if err := h.RouteAdd(route); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add default route via %s: %w", n.Gateway, err)
+		}
 	}
-	route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.IP(n.Gateway.AsSlice())}
-	if err := h.RouteAdd(route); err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("add default route via %s: %w", n.Gateway, err)
-	}
+	waitOperUp(h, ep.IfName)
 	return nil
+}
+
+// waitOperUp waits, briefly, for the kernel's link watcher to activate a
+// veth whose carrier just came up: until it has, the interface's queue
+// drops every packet, and a container's first SYN would be retransmitted
+// only a second later. It usually has by the first look.
+func waitOperUp(h *netlink.Handle, name string) {
+	deadline := time.Now().Add(time.Second)
+	for {
+		l, err := h.LinkByName(name)
+		if err != nil || l.Attrs().OperState == netlink.OperUp || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // loopbackUp brings lo up in the namespace at path (the "none" network).
@@ -300,8 +317,7 @@ func (m *Manager) unrecord(ctx context.Context, ref, containerID string) (*Endpo
 // deleteVeth deletes the host side of ep's pair (which takes the peer with
 // it), then frees its address for allocation.
 func (m *Manager) deleteVeth(ctx context.Context, ep *Endpoint) {
-	err := m.bgnl.LinkDel(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth}})
-	if err != nil && !isNotFound(err) {
+	if err := delLink(m.bgnl, ep.HostVeth); err != nil {
 		logger(ctx).WithError(err).WithField("veth", ep.HostVeth).Warn("could not delete veth of detached container")
 	}
 	m.mu.Lock()

@@ -202,7 +202,11 @@ func testIsolation(t *testing.T, brnf string) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tcpProbe(t, tc.srv, tc.cli, tc.addr)
+			timeout := dialBlocked
+			if tc.ok {
+				timeout = dialOK
+			}
+			err := tcpProbe(t, tc.srv, tc.cli, tc.addr, timeout)
 			if tc.ok && err != nil {
 				t.Errorf("connect %s: %v", tc.addr, err)
 			}

@@ -127,9 +127,16 @@ func mustAttach(t testing.TB, m *Manager, network, id, ns string, opts AttachOpt
 	return ep
 }
 
-// tcpProbe listens on addr inside ns srv and dials it from ns cli; it
-// returns the dial error (nil: connected and echoed a byte).
-func tcpProbe(t *testing.T, srv, cli string, addr string) error {
+// Dial timeouts: generous where a connection must work (a loaded machine
+// must not fail the test), short where it must be blocked.
+const (
+	dialOK      = 5 * time.Second
+	dialBlocked = 700 * time.Millisecond
+)
+
+// tcpProbe listens on addr inside ns srv and dials it from ns cli within
+// timeout; it returns the dial error (nil: connected and read a byte).
+func tcpProbe(t *testing.T, srv, cli string, addr string, timeout time.Duration) error {
 	t.Helper()
 	var l net.Listener
 	if err := runIn(t, srv, func() (err error) { l, err = net.Listen("tcp4", addr); return err }); err != nil {
@@ -145,7 +152,7 @@ func tcpProbe(t *testing.T, srv, cli string, addr string) error {
 	}()
 	var conn net.Conn
 	err := runIn(t, cli, func() (err error) {
-		conn, err = net.DialTimeout("tcp4", l.Addr().String(), 700*time.Millisecond)
+		conn, err = net.DialTimeout("tcp4", l.Addr().String(), timeout)
 		return err
 	})
 	if err != nil {

@@ -131,20 +131,20 @@ func TestMasqueradeToOutside(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	if err := dialFrom(t, c, "10.251.250.2:9000"); err != nil {
+	if err := dialFrom(t, c, "10.251.250.2:9000", dialOK); err != nil {
 		t.Fatalf("container on the default bridge cannot reach outside: %v", err)
 	}
 	if peer := <-peers; peer != "10.251.250.1" {
 		t.Errorf("outside saw %s, want the masqueraded 10.251.250.1", peer)
 	}
-	if err := dialFrom(t, s, "10.251.250.2:9000"); err == nil {
+	if err := dialFrom(t, s, "10.251.250.2:9000", dialBlocked); err == nil {
 		t.Error("container on an internal network reached outside")
 	}
 }
 
-func dialFrom(t *testing.T, ns, addr string) error {
+func dialFrom(t *testing.T, ns, addr string, timeout time.Duration) error {
 	return runIn(t, ns, func() error {
-		conn, err := net.DialTimeout("tcp4", addr, 700*time.Millisecond)
+		conn, err := net.DialTimeout("tcp4", addr, timeout)
 		if err == nil {
 			conn.Close()
 		}

@@ -227,7 +227,7 @@ func TestRestoreKeepsNetworks(t *testing.T) {
 	if bridgeIndex(t, e, n.Bridge) != idx {
 		t.Error("bridge was re-created on restart; running containers would lose their ports")
 	}
-	if err := tcpProbe(t, c1, c2, "10.251.10.2:8080"); err != nil {
+	if err := tcpProbe(t, c1, c2, "10.251.10.2:8080", dialOK); err != nil {
 		t.Errorf("connectivity after restart: %v", err)
 	}
 }
