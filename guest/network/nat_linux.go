@@ -50,7 +50,7 @@ func (m *Manager) syncNAT() error {
 	addForwardChain(c, t, set, nets)
 	addNATChain(c, t, nets)
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: write table %s: %w", TableName, err)
+		return fmt.Errorf("nftables: write table %s: %w (the kernel needs nf_tables, nft_chain_nat, nft_masq and nft_ct)", TableName, err)
 	}
 	return nil
 }
