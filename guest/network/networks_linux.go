@@ -41,16 +41,27 @@ func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, err
 		return nil, err
 	}
 	m.nets[n.ID] = n
-	if err := m.syncNAT(); err != nil {
-		m.dropNetwork(ctx, n)
-		return nil, err
+	err = m.syncNAT()
+	if err == nil {
+		err = m.startDNS(ctx, n)
 	}
-	if err := m.startDNS(ctx, n); err != nil {
-		m.dropNetwork(ctx, n)
+	if err != nil {
+		m.undoCreate(ctx, n)
 		return nil, err
 	}
 	logger(ctx).WithField("network", n.Name).WithField("subnet", n.Subnet).Info("network created")
 	return n.clone(), nil
+}
+
+// undoCreate takes back a network whose setup failed half way; m.mu held.
+func (m *Manager) undoCreate(ctx context.Context, n *Network) {
+	if err := m.st.delete(n.ID); err != nil {
+		logger(ctx).WithError(err).WithField("network", n.Name).Warn("could not undo network creation")
+	}
+	m.dropNetwork(ctx, n)
+	if err := m.syncNAT(); err != nil {
+		logger(ctx).WithError(err).Warn("could not restore nftables rules")
+	}
 }
 
 // newUserNetwork validates opts against the existing networks; m.mu held.

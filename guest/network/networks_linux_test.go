@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -36,6 +37,13 @@ func TestPredefinedNetworks(t *testing.T) {
 		t.Errorf("bridge network = %s gw %s on %s", br.Subnet, br.Gateway, br.Bridge)
 	}
 	assertBridge(t, e, "bt0", "10.251.0.1/24")
+	var fwd []byte
+	if err := runIn(t, e.agentNS, func() (err error) {
+		fwd, err = os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+		return err
+	}); err != nil || string(fwd) != "1\n" {
+		t.Errorf("ip_forward in the agent namespace = %q, %v; want 1", fwd, err)
+	}
 }
 
 func assertBridge(t *testing.T, e *testEnv, name, addr string) {
@@ -261,4 +269,40 @@ func TestDefaultNetworkAdoptsExistingBridge(t *testing.T) {
 		t.Errorf("default network %s gw %s, want the bridge's 10.251.60.0/24 gw 10.251.60.1", n.Subnet, n.Gateway)
 	}
 	assertBridge(t, e, "bt0", "10.251.60.1/24")
+}
+
+// TestCreateUndoneOnFailure: when the DNS server cannot bind the gateway
+// (here: the test holds port 53 there), nothing of the network remains.
+func TestCreateUndoneOnFailure(t *testing.T) {
+	e := newTestEnv(t)
+	m := e.open(t)
+	ns, err := netns.GetFromPath(e.agentNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	pc, l, err := listenDNS(context.Background(), ns, "10.251.50.1:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	defer l.Close()
+	_, err = m.Create(context.Background(), CreateOptions{Name: "clash", Subnet: "10.251.50.0/24"})
+	if err == nil || !strings.Contains(err.Error(), "embedded DNS") {
+		t.Fatalf("Create with port 53 taken = %v", err)
+	}
+	m.Close()
+	m = e.open(t)
+	if _, err := m.Inspect(context.Background(), "clash"); !errdefs.IsNotFound(err) {
+		t.Errorf("half-created network survived: %v", err)
+	}
+	if got := ruleComments(t, e.agentNS, "postrouting"); len(got) != 1 {
+		t.Errorf("postrouting rules %q, want only the default bridge's", got)
+	}
+	links, _ := handleIn(t, e.agentNS).LinkList()
+	for _, l := range links {
+		if strings.HasPrefix(l.Attrs().Name, "br-") {
+			t.Errorf("bridge %s of the failed network is left", l.Attrs().Name)
+		}
+	}
 }
