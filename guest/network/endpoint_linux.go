@@ -166,6 +166,9 @@ func nameOr(name, id string) string {
 
 // plumb creates and configures the veth pair of ep.
 func (m *Manager) plumb(ep *Endpoint, n netSnapshot, netnsPath string) error {
+	if netnsPath == "" {
+		return invalid("no network namespace given for a bridge network")
+	}
 	ns, err := netns.GetFromPath(netnsPath)
 	if err != nil {
 		return fmt.Errorf("open network namespace %s: %w", netnsPath, err)
