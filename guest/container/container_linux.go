@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -121,32 +120,15 @@ func (c *Container) spawnShim(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	os.Remove(filepath.Join(c.dir, "exit.json"))
-	rd, wr, err := os.Pipe()
+	p, err := c.rt.takeShim(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("shim pipe: %w", err)
+		return 0, err
 	}
-	defer rd.Close()
-	logf, err := os.OpenFile(filepath.Join(c.dir, "shim.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		wr.Close()
-		return 0, fmt.Errorf("shim log: %w", err)
+	defer p.sock.Close()
+	if _, err := p.sock.Write([]byte(c.dir + "\n")); err != nil {
+		return 0, fmt.Errorf("hand the container to its shim: %w", err)
 	}
-	defer logf.Close()
-	args := append(append([]string{}, c.rt.o.shim...), c.dir)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = logf, logf, []*os.File{wr}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if c.rt.hybrid {
-		cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
-		cmd.Env = append(os.Environ(), envPrivateMounts+"=1")
-	}
-	err = cmd.Start()
-	wr.Close()
-	if err != nil {
-		return 0, fmt.Errorf("start shim: %w", err)
-	}
-	go cmd.Wait() //nolint:errcheck // reap the shim; its outcome is in exit.json
-	return readReady(ctx, rd)
+	return readReady(ctx, p.sock)
 }
 
 func readReady(ctx context.Context, rd *os.File) (int, error) {

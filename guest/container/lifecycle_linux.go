@@ -31,22 +31,25 @@ func (c *Container) Start(ctx context.Context, attach *AttachOptions) (*Streams,
 // start does the work of Start (and of a restart by the supervisor).
 func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bool) error {
 	c.pendingStreams = nil
+	c.waitShimGone(ctx) // the previous run's shim must have deleted crun's state
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
-	pid, err := c.spawnShim(ctx)
-	if err != nil {
+	if _, err := c.spawnShim(ctx); err != nil {
 		c.recordStartFailure(err)
 		return err
 	}
 	if attach != nil {
+		var err error
 		if c.pendingStreams, err = c.Attach(ctx, *attach); err != nil {
-			c.Kill(ctx, syscall.SIGKILL) //nolint:errcheck // undo the create
+			c.waitShimGone(ctx) // ends the shim of a container not started
 			return err
 		}
 	}
-	if _, _, err := shimCall(ctx, c.dir, shimRequest{Op: opStart}); err != nil {
-		c.Kill(ctx, syscall.SIGKILL) //nolint:errcheck // undo the create
+	resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opStart})
+	c.rt.refillLater()
+	if err != nil {
+		c.waitShimGone(ctx)
 		if c.pendingStreams != nil {
 			c.pendingStreams.Close()
 		}
@@ -54,7 +57,7 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 		return err
 	}
 	c.update(func(p *persisted) { //nolint:errcheck // state is also in the shim
-		p.StartedAt, p.Pid, p.Error, p.ManuallyStopped, p.Dead = time.Now().UTC(), pid, "", false, false
+		p.StartedAt, p.Pid, p.Error, p.ManuallyStopped, p.Dead = time.Now().UTC(), resp.Pid, "", false, false
 		if restart {
 			p.RestartCount++
 		} else {
@@ -167,7 +170,7 @@ func (c *Container) pauseOp(ctx context.Context, op, event string) error {
 // force is set, in which case it is killed first.
 func (c *Container) Delete(ctx context.Context, force bool) error {
 	c.cancelRestart()
-	if c.running(ctx) {
+	if st := c.State(ctx).Status; st == StatusRunning || st == StatusPaused {
 		if !force {
 			return fmt.Errorf("you cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", c.id, errdefs.ErrConflict)
 		}
@@ -198,16 +201,10 @@ func (c *Container) Delete(ctx context.Context, force bool) error {
 	return nil
 }
 
-// waitShimGone waits (briefly) for the shim to close its socket.
+// waitShimGone waits until an exited container's shim has cleaned up
+// crun's state (it then goes away).
 func (c *Container) waitShimGone(ctx context.Context) {
-	for i := 0; i < 200; i++ {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "unix", shimSocket(c.dir))
-		if err != nil {
-			return
-		}
-		conn.Close()
-		time.Sleep(5 * time.Millisecond)
-	}
+	shimCall(ctx, c.dir, shimRequest{Op: opShutdown}) //nolint:errcheck // gone already is fine
 }
 
 // Attach connects to the container's stdio. Output streams receive what

@@ -23,6 +23,10 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "shim" {
 		os.Exit(RunShim(os.Args[2:]))
 	}
+	if err := PrepareHost(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if dir := os.Getenv("BERTH_TEST_AGENT"); dir != "" {
 		os.Exit(fakeAgent(dir))
 	}

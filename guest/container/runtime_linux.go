@@ -27,6 +27,9 @@ type Runtime struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container
+
+	poolMu sync.Mutex
+	idle   *shimProc
 }
 
 // New opens (creating it if needed) a runtime rooted at root, re-adopting
@@ -60,6 +63,7 @@ func New(ctx context.Context, root string, opts ...Option) (*Runtime, error) {
 func (r *Runtime) Close() error {
 	r.cancel()
 	r.wg.Wait()
+	r.drainPool()
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/console"
@@ -52,6 +53,8 @@ type shim struct {
 	stdin  io.WriteCloser
 	con    console.Console
 	pio    runc.IO
+	sock   *runc.Socket
+	oom    atomic.Bool
 	out    *fanout
 	errOut *fanout
 	log    *LogWriter
@@ -61,23 +64,36 @@ type shim struct {
 
 	mu      sync.Mutex
 	paused  bool
+	started bool
 	reaped  bool
 	exit    *ExitStatus
-	exited  chan struct{}
+	running chan struct{} // closed once started (or failed to)
+	exited  chan struct{} // closed once the exit is recorded
+	cleaned chan struct{} // closed once crun's state is deleted
 	execs   map[string]*execProc
 	attachd bool // a stdin client attached once (StdinOnce)
 }
 
 // RunShim is the main function of a container's shim process; args are
-// [state-dir]. The agent starts it (re-executing its own binary) in a new
-// session with the ready pipe as fd 3. It returns the process exit code.
+// ["-"]. The agent starts it (re-executing its own binary, possibly ahead
+// of time) in a new session with a socket as fd 3, on which it sends the
+// container's state dir and receives a shimReady line. It returns the
+// process exit code.
 func RunShim(args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: berth-agent shim STATE-DIR")
+	if len(args) != 1 || args[0] != "-" {
+		fmt.Fprintln(os.Stderr, "usage: berth-agent shim - (started by the agent)")
 		return 2
 	}
 	ready := os.NewFile(3, "ready")
-	s := &shim{dir: args[0], exited: make(chan struct{}), execs: map[string]*execProc{}, pidfd: -1, reaper: newReaper()}
+	dir, err := readDirLine(ready)
+	if err != nil {
+		return 0 // the agent went away before handing over a container
+	}
+	if f, err := os.OpenFile(filepath.Join(dir, "shim.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil {
+		unix.Dup2(int(f.Fd()), 2) //nolint:errcheck // diagnostics only
+		f.Close()
+	}
+	s := &shim{dir: dir, exited: make(chan struct{}), running: make(chan struct{}), cleaned: make(chan struct{}), execs: map[string]*execProc{}, pidfd: -1, reaper: newReaper()}
 	runc.Monitor = s.reaper
 	if err := s.create(context.Background()); err != nil {
 		r := shimReady{Error: err.Error(), Kind: errKind(err)}
@@ -88,10 +104,24 @@ func RunShim(args []string) int {
 		writeReady(ready, r)
 		return 1
 	}
-	writeReady(ready, shimReady{Pid: s.pid})
-	go s.waitInit()
+	writeReady(ready, shimReady{})
 	s.serve()
 	return 0
+}
+
+func readDirLine(f *os.File) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for len(b) < 4096 {
+		if _, err := f.Read(one); err != nil {
+			return "", err
+		}
+		if one[0] == '\n' {
+			return string(b), nil
+		}
+		b = append(b, one[0])
+	}
+	return "", errors.New("state dir too long")
 }
 
 func writeReady(f *os.File, r shimReady) {
@@ -100,7 +130,7 @@ func writeReady(f *os.File, r shimReady) {
 	f.Close()
 }
 
-// create prepares the shim and runs `crun create`.
+// create prepares the shim: config, socket, log and stdio.
 func (s *shim) create(ctx context.Context) error {
 	b, err := os.ReadFile(filepath.Join(s.dir, "shim.json"))
 	if err == nil {
@@ -126,61 +156,33 @@ func (s *shim) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.crunCreate(ctx, logPath); err != nil {
+	if err := s.prepareIO(); err != nil {
 		s.ln.Close()
 		return err
 	}
-	s.startPumps()
 	return nil
 }
 
-func (s *shim) crunCreate(ctx context.Context, logPath string) error {
-	pidFile := filepath.Join(s.dir, "init.pid")
-	opts := &runc.CreateOpts{PidFile: pidFile}
-	var sock *runc.Socket
-	var pio runc.IO
+// prepareIO makes the container's stdio: pipes, or a console socket on
+// which crun will send the pty master.
+func (s *shim) prepareIO() error {
 	var err error
+	s.out, s.errOut = newFanout(), newFanout()
 	if s.cfg.Tty {
-		if sock, err = runc.NewTempConsoleSocket(); err != nil {
+		if s.sock, err = runc.NewTempConsoleSocket(); err != nil {
 			return fmt.Errorf("console socket: %w", err)
-		}
-		defer sock.Close()
-		opts.ConsoleSocket = sock
-	} else {
-		pio, err = runc.NewPipeIO(0, 0, func(o *runc.IOOption) { o.OpenStdin = s.cfg.OpenStdin })
-		if err != nil {
-			return fmt.Errorf("stdio pipes: %w", err)
-		}
-		opts.IO = pio
-	}
-	if err := s.rc.Create(ctx, s.cfg.ID, s.dir, opts); err != nil {
-		if pio != nil {
-			pio.Close()
-		}
-		return crunError(logPath, "create", s.argv0(), err)
-	}
-	if s.pid, err = readPid(pidFile); err != nil {
-		return err
-	}
-	if fd, err := unix.PidfdOpen(s.pid, 0); err == nil {
-		s.pidfd = fd
-	}
-	if sock != nil {
-		if s.con, err = sock.ReceiveMaster(); err != nil {
-			return fmt.Errorf("receive console: %w", err)
-		}
-		if s.cfg.OpenStdin {
-			s.stdin = s.con
 		}
 		return nil
 	}
-	s.pio = pio
-	s.stdin = pio.Stdin()
+	s.pio, err = runc.NewPipeIO(0, 0, func(o *runc.IOOption) { o.OpenStdin = s.cfg.OpenStdin })
+	if err != nil {
+		return fmt.Errorf("stdio pipes: %w", err)
+	}
+	s.stdin = s.pio.Stdin()
 	return nil
 }
 
 func (s *shim) startPumps() {
-	s.out, s.errOut = newFanout(), newFanout()
 	if s.con != nil {
 		s.ioWG.Add(1)
 		go s.pump(s.con, "stdout", s.out)
@@ -213,35 +215,6 @@ func readPid(path string) (int, error) {
 		return 0, fmt.Errorf("bad pid file %s: %w", path, err)
 	}
 	return pid, nil
-}
-
-// waitInit reaps the container's init, records its exit and cleans up.
-func (s *shim) waitInit() {
-	code := s.reaper.wait(s.pid)
-	s.mu.Lock()
-	s.reaped = true
-	s.mu.Unlock()
-	st := ExitStatus{ExitCode: code, FinishedAt: time.Now().UTC()}
-	waitTimeout(&s.ioWG, 2*time.Second)
-	s.log.Close()
-	st.OOMKilled = oomKilled(s.cfg.CgroupsPath)
-	if err := writeJSONAtomic(filepath.Join(s.dir, "exit.json"), st); err != nil {
-		fmt.Fprintf(os.Stderr, "shim: record exit: %v\n", err)
-	}
-	if err := s.rc.Delete(context.Background(), s.cfg.ID, &runc.DeleteOpts{Force: true}); err != nil {
-		fmt.Fprintf(os.Stderr, "shim: crun delete: %v\n", err)
-	}
-	s.mu.Lock()
-	s.exit = &st
-	s.mu.Unlock()
-	close(s.exited)
-	s.out.close()
-	s.errOut.close()
-	if s.con != nil {
-		s.con.Close()
-	} else {
-		s.pio.Close()
-	}
 }
 
 func exitCode(ws unix.WaitStatus) int {

@@ -50,8 +50,8 @@ func (s *shim) execCreate(req shimRequest) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.reaped {
-		return fmt.Errorf("container %s is not running: %w", s.cfg.ID, errdefs.ErrConflict)
+	if err := s.checkRunning(); err != nil {
+		return err
 	}
 	if _, dup := s.execs[req.ExecID]; dup {
 		return fmt.Errorf("exec %s already exists: %w", req.ExecID, errdefs.ErrAlreadyExists)

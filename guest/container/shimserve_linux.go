@@ -20,7 +20,7 @@ import (
 // serve answers requests until the container has exited and been cleaned up.
 func (s *shim) serve() {
 	go func() {
-		<-s.exited
+		<-s.cleaned
 		os.Remove(shimSocket(s.dir))
 		s.ln.Close()
 	}()
@@ -67,13 +67,12 @@ func (s *shim) handle(c *net.UnixConn) {
 	case opState:
 		resp.Pid, resp.Status = s.pid, s.status()
 	case opStart:
-		err = s.rc.Start(ctx, s.cfg.ID)
-		if err != nil {
-			err = crunError(s.rc.Log, "start", s.argv0(), err)
-		}
+		resp.Pid, err = s.start()
 	case opWait:
 		<-s.exited
 		resp.Exit = s.exit
+	case opShutdown:
+		s.shutdown()
 	case opKill:
 		err = s.kill(ctx, syscall.Signal(req.Signal))
 	case opPause, opResume:
@@ -96,43 +95,29 @@ func (s *shim) status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case !s.started:
+		return StatusCreated
 	case s.reaped:
 		return StatusExited
 	case s.paused:
 		return StatusPaused
 	}
-	if b, err := os.ReadFile("/proc/" + itoa(int64(s.pid)) + "/cmdline"); err == nil && len(b) > 0 && !isCrunInit(b) {
-		return StatusRunning
-	}
-	return s.crunStatus()
-}
-
-// isCrunInit tells a created (not yet started) container, whose init is
-// still crun waiting on its exec fifo, from a running one.
-func isCrunInit(cmdline []byte) bool {
-	for i, b := range cmdline {
-		if b == 0 {
-			cmdline = cmdline[:i]
-			break
-		}
-	}
-	name := string(cmdline)
-	return name == "crun" || len(name) > 5 && name[len(name)-5:] == "/crun"
-}
-
-func (s *shim) crunStatus() Status {
-	st, err := s.rc.State(context.Background(), s.cfg.ID)
-	if err != nil || st.Status == "created" {
-		return StatusCreated
-	}
 	return StatusRunning
+}
+
+// checkRunning returns a conflict unless the container runs; s.mu held.
+func (s *shim) checkRunning() error {
+	if !s.started || s.reaped || s.pid == 0 {
+		return fmt.Errorf("container %s is not running: %w", s.cfg.ID, errdefs.ErrConflict)
+	}
+	return nil
 }
 
 func (s *shim) kill(ctx context.Context, sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.reaped {
-		return fmt.Errorf("container %s is not running: %w", s.cfg.ID, errdefs.ErrConflict)
+	if err := s.checkRunning(); err != nil {
+		return err
 	}
 	var err error
 	if s.pidfd >= 0 {
@@ -155,8 +140,8 @@ func (s *shim) kill(ctx context.Context, sig syscall.Signal) error {
 func (s *shim) pause(ctx context.Context, pause bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.reaped {
-		return fmt.Errorf("container %s is not running: %w", s.cfg.ID, errdefs.ErrConflict)
+	if err := s.checkRunning(); err != nil {
+		return err
 	}
 	if s.paused == pause {
 		if pause {
@@ -197,8 +182,8 @@ func (s *shim) resize(req shimRequest) error {
 // process writes from now on; a stdin stream is copied into its stdin.
 func (s *shim) attach(c *net.UnixConn, req shimRequest) {
 	out, errOut, once := s.out, s.errOut, s.cfg.StdinOnce && !s.cfg.Tty
-	stdin := func() io.WriteCloser { return s.stdin }
-	if req.ExecID == "" && req.Stream == "stdin" && s.stdin == nil {
+	stdin := func() io.WriteCloser { <-s.running; return s.stdin }
+	if req.ExecID == "" && req.Stream == "stdin" && !s.cfg.OpenStdin {
 		reply(c, shimResponse{}, fmt.Errorf("the container's stdin is not open (create it with -i): %w", errdefs.ErrFailedPrecondition))
 		c.Close()
 		return
