@@ -28,4 +28,3 @@ func HostsFile(extraHosts, entries []string) (string, error) {
 	}
 	return b.String(), nil
 }
-
