@@ -71,3 +71,6 @@ func (*Exec) Attach(context.Context, AttachOptions) (*Streams, error) { return n
 func (*Exec) Start(context.Context) (int, error)                      { return 0, errNotLinux }
 func (*Exec) Wait(context.Context) (ExitStatus, error)                { return ExitStatus{}, errNotLinux }
 func (*Exec) Resize(context.Context, uint16, uint16) error            { return errNotLinux }
+
+// PrepareHost does nothing outside Linux.
+func PrepareHost() error { return nil }

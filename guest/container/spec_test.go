@@ -1,6 +1,7 @@
 package container
 
 import (
+	"encoding/json"
 	"reflect"
 	"runtime"
 	"slices"
@@ -144,8 +145,9 @@ func TestSpecResourcesAndRlimits(t *testing.T) {
 		HardLimits: map[string]uint64{"RLIMIT_NOFILE": 20000, "RLIMIT_NPROC": 80},
 	})
 	r := s.Linux.Resources
-	if *r.Memory.Limit != 64<<20 || *r.CPU.Period != 100000 || *r.CPU.Quota != 150000 || r.Pids.Limit != 100 {
-		t.Errorf("resources = mem %d cpu %d/%d pids %d", *r.Memory.Limit, *r.CPU.Quota, *r.CPU.Period, r.Pids.Limit)
+	pids, _ := json.Marshal(r.Pids)
+	if *r.Memory.Limit != 64<<20 || *r.CPU.Period != 100000 || *r.CPU.Quota != 150000 || string(pids) != `{"limit":100}` {
+		t.Errorf("resources = mem %d cpu %d/%d pids %s", *r.Memory.Limit, *r.CPU.Quota, *r.CPU.Period, pids)
 	}
 	want := []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 20000, Soft: 20000}, {Type: "RLIMIT_NPROC", Hard: 80, Soft: 50}}
 	if !reflect.DeepEqual(s.Process.Rlimits, want) {

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -56,7 +57,7 @@ func setLinux(s *specs.Spec, in SpecInput) error {
 		l.Resources.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
 	}
 	if c.PidsLimit > 0 {
-		l.Resources.Pids = &specs.LinuxPids{Limit: c.PidsLimit}
+		l.Resources.Pids = pidsLimit(c.PidsLimit)
 	}
 	if !c.Privileged {
 		l.MaskedPaths = append([]string{}, maskedPaths...)
@@ -161,4 +162,12 @@ func userMount(m Mount, dst string) (specs.Mount, error) {
 		return specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: opts}, nil
 	}
 	return specs.Mount{}, fmt.Errorf("mount %s: unknown mount type %q: %w", dst, m.Type, errdefs.ErrInvalidArgument)
+}
+
+// pidsLimit builds LinuxPids through JSON: runtime-spec changed Limit from
+// int64 to *int64 (v1.3), and this keeps the code right for both.
+func pidsLimit(n int64) *specs.LinuxPids {
+	var p specs.LinuxPids
+	json.Unmarshal([]byte(`{"limit":`+itoa(n)+`}`), &p) //nolint:errcheck // constant shape
+	return &p
 }
