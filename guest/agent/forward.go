@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,15 @@ func ServeForward(ctx context.Context, r ForwardResolver, id string, c net.Conn)
 		log.G(ctx).WithError(err).Debug("dropping forward stream")
 		return
 	}
+	if proto == "tcp+fd" {
+		// The host handed the client's socket over; it replaces c.
+		if c, err = receiveConn(c); err != nil {
+			log.G(ctx).WithError(err).Debugf("forward stream %s: no connection received", id)
+			return
+		}
+		defer c.Close()
+		proto = "tcp"
+	}
 	addr, err := r.ForwardAddr(ctr, proto, port)
 	if err != nil {
 		log.G(ctx).WithError(err).Debugf("forward stream %s: no target", id)
@@ -86,17 +96,60 @@ func ServeForward(ctx context.Context, r ForwardResolver, id string, c net.Conn)
 	}
 }
 
-// parseForwardID reads "tcp|udp/<container>/<port>".
+// parseForwardID reads "tcp|udp|tcp+fd/<container>/<port>".
 func parseForwardID(id string) (proto, ctr string, port uint16, err error) {
 	parts := strings.Split(id, "/")
-	if len(parts) != 3 || (parts[0] != "tcp" && parts[0] != "udp") || parts[1] == "" {
-		return "", "", 0, fmt.Errorf("invalid forward stream id %q: want tcp|udp/<container>/<port>: %w", id, errdefs.ErrInvalidArgument)
+	if len(parts) != 3 || (parts[0] != "tcp" && parts[0] != "udp" && parts[0] != "tcp+fd") || parts[1] == "" {
+		return "", "", 0, fmt.Errorf("invalid forward stream id %q: want tcp|udp|tcp+fd/<container>/<port>: %w", id, errdefs.ErrInvalidArgument)
 	}
 	p, err := strconv.ParseUint(parts[2], 10, 16)
 	if err != nil || p == 0 || parts[2][0] == '0' || parts[2][0] == '+' {
 		return "", "", 0, fmt.Errorf("invalid forward stream id %q: bad port %q: %w", id, parts[2], errdefs.ErrInvalidArgument)
 	}
 	return parts[0], parts[1], uint16(p), nil
+}
+
+// receiveConn reads the one byte that carries a handed-off TCP socket
+// (SCM_RIGHTS) from the unix stream c and returns that socket.
+func receiveConn(c net.Conn) (net.Conn, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil, fmt.Errorf("a handed-off connection needs a unix socket, not %T: %w", c, errdefs.ErrInvalidArgument)
+	}
+	uc.SetReadDeadline(time.Now().Add(forwardDialTimeout))
+	var b [1]byte
+	oob := make([]byte, syscall.CmsgSpace(4*4))
+	_, oobn, _, _, err := uc.ReadMsgUnix(b[:], oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, m := range msgs {
+		if rights, err := syscall.ParseUnixRights(&m); err == nil {
+			fds = append(fds, rights...)
+		}
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+		return nil, fmt.Errorf("want one socket, got %d: %w", len(fds), errdefs.ErrInvalidArgument)
+	}
+	f := os.NewFile(uintptr(fds[0]), "forwarded-conn")
+	defer f.Close()
+	conn, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := conn.(*net.TCPConn); !ok {
+		conn.Close()
+		return nil, fmt.Errorf("handed-off socket is %T, not TCP: %w", conn, errdefs.ErrInvalidArgument)
+	}
+	return conn, nil
 }
 
 // forwardTCP copies a to b and b to a; when one source ends, the other

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,5 +239,52 @@ func TestServerServeForwardWithoutResolver(t *testing.T) {
 	a.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := a.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Fatalf("read from a forward stream the server cannot resolve: %v, want EOF", err)
+	}
+}
+
+func TestServeForwardHandoff(t *testing.T) {
+	port := tcpServer(t, func(c *net.TCPConn) { io.Copy(c, c); c.CloseWrite() })
+	dial := forwardServer(t, mapResolver{"c1": "127.0.0.1"})
+
+	// A client connection accepted on the "host", handed to the agent.
+	front, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer front.Close()
+	client, err := net.DialTCP("tcp4", nil, front.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	accepted, err := front.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dial("tcp+fd/c1/" + strconv.Itoa(int(port)))
+	f, err := accepted.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.WriteMsgUnix([]byte{0}, syscall.UnixRights(int(f.Fd())), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	accepted.Close()
+	s.Close()
+
+	client.Write([]byte("handed off"))
+	client.CloseWrite()
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(client); err != nil || string(b) != "handed off" {
+		t.Fatalf("echo through a handed-off connection: %q, %v", b, err)
+	}
+
+	// A handoff stream without a socket is dropped.
+	bare := dial("tcp+fd/c1/" + strconv.Itoa(int(port)))
+	bare.Write([]byte{0})
+	bare.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(bare); err != nil || len(b) != 0 {
+		t.Fatalf("handoff without a socket: read %q, %v; want EOF", b, err)
 	}
 }

@@ -11,7 +11,8 @@
 //	tcp/<container>/<port>
 //	udp/<container>/<port>
 //
-// <container> is the container's id as the agent reports it (a name or a
+// (and "tcp+fd/<container>/<port>" for a connection handed off whole; see
+// HandoffFunc). <container> is the container's id as the agent reports it (a name or a
 // unique id prefix also resolves, but the Forwarder always sends what it was
 // given); it never contains "/". <port> is the container port in decimal,
 // 1–65535. StreamID builds such an id and ParseStreamID reads one.

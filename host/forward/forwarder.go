@@ -36,6 +36,7 @@ type Option func(*options)
 type options struct {
 	defaultAddrs []netip.Addr
 	udpIdle      time.Duration
+	handoff      HandoffFunc
 }
 
 func defaultOptions() options {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/berth-dev/berth/host/transport"
@@ -59,6 +61,13 @@ func (a *fakeAgent) serve(c net.Conn) {
 	host, ok := a.targets[ctr]
 	if err != nil || !ok {
 		return
+	}
+	if proto == TCPHandoff {
+		if c, err = receiveTestConn(c); err != nil {
+			return
+		}
+		defer c.Close()
+		proto = TCP
 	}
 	a.streams.Add(1)
 	a.open.Add(1)
@@ -183,4 +192,24 @@ func newForwarder(t *testing.T, dial DialFunc, opts ...Option) *Forwarder {
 	f := New(dial, opts...)
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// receiveTestConn reads a socket passed with SCM_RIGHTS after the header.
+func receiveTestConn(c net.Conn) (net.Conn, error) {
+	oob := make([]byte, syscall.CmsgSpace(4))
+	_, oobn, _, _, err := c.(*net.UnixConn).ReadMsgUnix(make([]byte, 1), oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, errors.New("no socket passed")
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, errors.New("no socket passed")
+	}
+	f := os.NewFile(uintptr(fds[0]), "conn")
+	defer f.Close()
+	return net.FileConn(f)
 }

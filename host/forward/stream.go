@@ -19,10 +19,11 @@ func StreamID(proto, containerID string, port uint16) string {
 	return proto + "/" + containerID + "/" + strconv.Itoa(int(port))
 }
 
-// ParseStreamID reads an id made by StreamID.
+// ParseStreamID reads an id made by StreamID; proto is TCP, UDP or
+// TCPHandoff.
 func ParseStreamID(id string) (proto, containerID string, port uint16, err error) {
 	parts := strings.Split(id, "/")
-	if len(parts) != 3 || (parts[0] != TCP && parts[0] != UDP) || parts[1] == "" {
+	if len(parts) != 3 || (parts[0] != TCP && parts[0] != UDP && parts[0] != TCPHandoff) || parts[1] == "" {
 		return "", "", 0, errkind.New(errdefs.ErrInvalidArgument, "invalid forward stream id %q: want tcp|udp/<container>/<port>", id)
 	}
 	p, err := strconv.ParseUint(parts[2], 10, 16)

@@ -69,6 +69,14 @@ func (l *tcpListener) serve() {
 // handle opens the forward stream for c and copies both ways with
 // half-close until both directions end.
 func (l *tcpListener) handle(c *net.TCPConn) {
+	if h := l.f.opts.handoff; h != nil {
+		if err := h(l.ctx, l.fwd.ContainerID, l.fwd.ContainerPort, c); err != nil {
+			log.G(l.ctx).WithError(err).Debugf("port forward %s: cannot hand the connection to the agent", l.fwd.Binding)
+			c.SetLinger(0)
+		}
+		c.Close() // the agent has its own copy
+		return
+	}
 	up, err := l.f.dial(l.ctx, TCP, l.fwd.ContainerID, l.fwd.ContainerPort)
 	if err != nil {
 		log.G(l.ctx).WithError(err).Debugf("port forward %s: cannot reach container", l.fwd.Binding)

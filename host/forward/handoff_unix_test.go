@@ -1,0 +1,53 @@
+//go:build unix
+
+package forward
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/containerd/errdefs"
+)
+
+func TestHandoff(t *testing.T) {
+	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
+	dialUnix := func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", agent.ln.Addr().String())
+	}
+	f := newForwarder(t, nil, WithHandoff(UnixHandoff(dialUnix)))
+	port := publishOne(t, f, "c1", Binding{Proto: TCP, ContainerPort: echoTCP(t)})
+	for range 3 {
+		c := dialTCP(t, port)
+		c.Write([]byte("hello"))
+		c.CloseWrite()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if b, err := io.ReadAll(c); err != nil || string(b) != "hello" {
+			t.Fatalf("echo through a handed-off connection: %q, %v", b, err)
+		}
+	}
+	if got := agent.streams.Load(); got != 3 {
+		t.Fatalf("agent served %d handed-off connections, want 3", got)
+	}
+}
+
+func TestHandoffNeedsUnixSocket(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	h := UnixHandoff(func(ctx context.Context) (net.Conn, error) { return net.Dial("tcp4", ln.Addr().String()) })
+	a, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := h(ctx, "c1", 80, a.(*net.TCPConn)); !errors.Is(err, errdefs.ErrNotImplemented) {
+		t.Fatalf("handoff over TCP: %v, want not implemented", err)
+	}
+}
