@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,4 +52,24 @@ func TestHandoffNeedsUnixSocket(t *testing.T) {
 	if err := h(ctx, "c1", 80, a.(*net.TCPConn)); !errors.Is(err, errdefs.ErrNotImplemented) {
 		t.Fatalf("handoff over TCP: %v, want not implemented", err)
 	}
+}
+
+// receiveTestConn reads a socket passed with SCM_RIGHTS after the header.
+func receiveTestConn(c net.Conn) (net.Conn, error) {
+	oob := make([]byte, syscall.CmsgSpace(4))
+	_, oobn, _, _, err := c.(*net.UnixConn).ReadMsgUnix(make([]byte, 1), oob)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, errors.New("no socket passed")
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, errors.New("no socket passed")
+	}
+	f := os.NewFile(uintptr(fds[0]), "conn")
+	defer f.Close()
+	return net.FileConn(f)
 }

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/berth-dev/berth/host/transport"
@@ -194,22 +192,3 @@ func newForwarder(t *testing.T, dial DialFunc, opts ...Option) *Forwarder {
 	return f
 }
 
-// receiveTestConn reads a socket passed with SCM_RIGHTS after the header.
-func receiveTestConn(c net.Conn) (net.Conn, error) {
-	oob := make([]byte, syscall.CmsgSpace(4))
-	_, oobn, _, _, err := c.(*net.UnixConn).ReadMsgUnix(make([]byte, 1), oob)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, errors.New("no socket passed")
-	}
-	fds, err := syscall.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, errors.New("no socket passed")
-	}
-	f := os.NewFile(uintptr(fds[0]), "conn")
-	defer f.Close()
-	return net.FileConn(f)
-}
