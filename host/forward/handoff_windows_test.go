@@ -7,4 +7,6 @@ import (
 	"net"
 )
 
-func receiveTestConn(net.Conn) (net.Conn, error) { return nil, errors.New("no descriptor passing on Windows") }
+func receiveTestConn(net.Conn) (net.Conn, error) {
+	return nil, errors.New("no descriptor passing on Windows")
+}

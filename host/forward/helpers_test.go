@@ -191,4 +191,3 @@ func newForwarder(t *testing.T, dial DialFunc, opts ...Option) *Forwarder {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
-
