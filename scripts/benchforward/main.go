@@ -55,7 +55,7 @@ func (resolver) ForwardAddr(_, _ string, port uint16) (string, error) {
 // startPath starts the agent side on a unix socket and a Forwarder that
 // publishes bindings for one container; it returns what was bound and a
 // cleanup.
-func startPath(bindings []forward.Binding) ([]forward.Forward, func(), error) {
+func startPath(bindings []forward.Binding, handoff bool) ([]forward.Forward, func(), error) {
 	dir, err := os.MkdirTemp("", "benchforward")
 	if err != nil {
 		return nil, nil, err
@@ -83,10 +83,15 @@ func startPath(bindings []forward.Binding) ([]forward.Forward, func(), error) {
 			}()
 		}
 	}()
-	f := forward.New(forward.StreamDialer(func(ctx context.Context) (net.Conn, error) {
+	dialAgent := func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
-	}))
+	}
+	var opts []forward.Option
+	if handoff {
+		opts = append(opts, forward.WithHandoff(forward.UnixHandoff(dialAgent)))
+	}
+	f := forward.New(forward.StreamDialer(dialAgent), opts...)
 	fws, err := f.Add(ctx, "bench", bindings)
 	cleanup := func() { f.Close(); cancel(); ln.Close(); os.RemoveAll(dir) }
 	if err != nil {
@@ -96,9 +101,10 @@ func startPath(bindings []forward.Binding) ([]forward.Forward, func(), error) {
 	return fws, cleanup, nil
 }
 
-// pathSetup publishes target on 127.0.0.1 and returns the host port.
-func pathSetup(target uint16) (uint16, func(), error) {
-	fws, cleanup, err := startPath([]forward.Binding{{Proto: forward.TCP, HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: target}})
+// pathSetup publishes target on 127.0.0.1, relayed over forward streams or
+// handed off, and returns the host port.
+func pathSetup(target uint16, handoff bool) (uint16, func(), error) {
+	fws, cleanup, err := startPath([]forward.Binding{{Proto: forward.TCP, HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: target}}, handoff)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -111,21 +117,26 @@ func run(size int64, n, conns, msg, rounds int, dirs []string) error {
 		return err
 	}
 	defer srv.Close()
-	fwdPort, cleanup, err := pathSetup(srv.port)
+	fwdPort, cleanup, err := pathSetup(srv.port, false)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	ports := [2]uint16{srv.port, fwdPort}
+	hoPort, cleanup2, err := pathSetup(srv.port, true)
+	if err != nil {
+		return err
+	}
+	defer cleanup2()
+	ports := []uint16{srv.port, fwdPort, hoPort}
 
 	fmt.Printf("berth port-forward benchmark: %s per throughput run (median of %d), %d round trips of %d bytes, %d connects;\n"+
 		"direct and forwarded runs alternate so that both see the same machine load\n", human(size), rounds, n, msg, conns)
-	fmt.Printf("%-28s %14s %14s %8s\n", "", "direct", "forwarded", "ratio")
+	fmt.Printf("%-28s %14s %14s %7s %14s %7s\n", "", "direct", "forwarded", "ratio", "handed off", "ratio")
 	for _, dir := range dirs {
 		if dir != "up" && dir != "down" {
 			return fmt.Errorf("unknown direction %q (want up or down)", dir)
 		}
-		var mbps, cpu [2][]float64
+		mbps, cpu := make([][]float64, len(ports)), make([][]float64, len(ports))
 		for range rounds {
 			for i, port := range ports {
 				v, c, err := throughput(port, dir, size)
@@ -135,10 +146,8 @@ func run(size int64, n, conns, msg, rounds int, dirs []string) error {
 				mbps[i], cpu[i] = append(mbps[i], v), append(cpu[i], c)
 			}
 		}
-		d, f := median(mbps[0]), median(mbps[1])
-		fmt.Printf("%-28s %11.0f MB/s %11.0f MB/s %7.2fx\n", label(dir), d, f, f/d)
-		dc, fc := median(cpu[0]), median(cpu[1])
-		fmt.Printf("%-28s %12.2f s %12.2f s %7.2fx\n", "  CPU time, all actors", dc, fc, fc/dc)
+		printRow(label(dir), "MB/s", "%11.0f", median(mbps[0]), median(mbps[1]), median(mbps[2]))
+		printRow("  CPU time, all actors", "s", "%13.2f", median(cpu[0]), median(cpu[1]), median(cpu[2]))
 	}
 	rt, err := alternate(ports, n, func(port uint16, k int) ([]time.Duration, error) { return roundTrips(port, k, msg) })
 	if err != nil {
@@ -148,19 +157,19 @@ func run(size int64, n, conns, msg, rounds int, dirs []string) error {
 		name string
 		p    float64
 	}{{"round trip p50", 0.50}, {"round trip p99", 0.99}} {
-		printLatency(q.name, percentile(rt[0], q.p), percentile(rt[1], q.p))
+		printLatency(q.name, rt, q.p)
 	}
 	cn, err := alternate(ports, conns, func(port uint16, k int) ([]time.Duration, error) { return connects(port, k, msg) })
 	if err != nil {
 		return err
 	}
-	printLatency("connect+1st reply p50", percentile(cn[0], 0.5), percentile(cn[1], 0.5))
+	printLatency("connect+1st reply p50", cn, 0.5)
 	return nil
 }
 
 // alternate runs n samples per path in ten alternating chunks.
-func alternate(ports [2]uint16, n int, measure func(port uint16, k int) ([]time.Duration, error)) ([2][]time.Duration, error) {
-	var out [2][]time.Duration
+func alternate(ports []uint16, n int, measure func(port uint16, k int) ([]time.Duration, error)) ([][]time.Duration, error) {
+	out := make([][]time.Duration, len(ports))
 	for chunk := range 10 {
 		k := n/10 + boolInt(chunk < n%10)
 		if k == 0 {
@@ -184,10 +193,17 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func pathName(i int) string { return [2]string{"direct", "forwarded"}[i] }
+func pathName(i int) string { return []string{"direct", "forwarded", "handed off"}[i] }
 
-func printLatency(name string, d, f time.Duration) {
-	fmt.Printf("%-28s %11.1f µs %11.1f µs %7.2fx\n", name, micros(d), micros(f), float64(f)/float64(d))
+// printRow prints one figure per path and the ratios to direct.
+func printRow(name, unit, format string, d, f, h float64) {
+	v := func(x float64) string { return fmt.Sprintf(format, x) + " " + unit }
+	fmt.Printf("%-28s %14s %14s %6.2fx %14s %6.2fx\n", name, v(d), v(f), f/d, v(h), h/d)
+}
+
+func printLatency(name string, samples [][]time.Duration, p float64) {
+	us := func(i int) float64 { return micros(percentile(samples[i], p)) }
+	printRow(name, "µs", "%11.1f", us(0), us(1), us(2))
 }
 
 func median(v []float64) float64 {

@@ -27,7 +27,7 @@ func TestRealPath(t *testing.T) {
 	fws, cleanup, err := startPath([]forward.Binding{
 		{Proto: forward.TCP, HostIP: lo, ContainerPort: echo},
 		{Proto: forward.UDP, HostIP: lo, ContainerPort: udp},
-	})
+	}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,4 +117,26 @@ func udpEcho(t *testing.T) uint16 {
 		}
 	}()
 	return uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// TestHandoffPath checks a connection handed to the agent's real
+// ServeForward (SCM_RIGHTS over the unix socket) end to end.
+func TestHandoffPath(t *testing.T) {
+	fws, cleanup, err := startPath([]forward.Binding{{Proto: forward.TCP, HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: tcpEcho(t)}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	c, err := net.Dial("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(fws[0].HostPort))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	want := bytes.Repeat([]byte("berth"), 1<<20)
+	go func() { c.Write(want); c.(*net.TCPConn).CloseWrite() }()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("echo through a handed-off connection: %d of %d bytes, %v", len(got), len(want), err)
+	}
 }
