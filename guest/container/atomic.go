@@ -18,6 +18,24 @@ func writeJSONAtomic(path string, v any) error {
 }
 
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	return replaceFile(path, b, mode, true)
+}
+
+// writeDerived replaces a file that is regenerated from stored state when
+// needed (spec, /etc files, shim config): atomic, but without fsync.
+func writeDerived(path string, b []byte, mode os.FileMode) error {
+	return replaceFile(path, b, mode, false)
+}
+
+func writeDerivedJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeDerived(path, b, 0o644)
+}
+
+func replaceFile(path string, b []byte, mode os.FileMode, sync bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -26,7 +44,7 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Chmod(mode)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

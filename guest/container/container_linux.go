@@ -116,7 +116,7 @@ func (c *Container) spawnShim(ctx context.Context) (int, error) {
 		OpenStdin: c.cfg.Create.OpenStdin, StdinOnce: c.cfg.Create.StdinOnce, Log: c.cfg.Log,
 		CgroupsPath: CgroupsPath(c.id),
 	}
-	if err := writeJSONAtomic(filepath.Join(c.dir, "shim.json"), sc); err != nil {
+	if err := writeDerivedJSON(filepath.Join(c.dir, "shim.json"), sc); err != nil {
 		return 0, err
 	}
 	os.Remove(filepath.Join(c.dir, "exit.json"))

@@ -108,7 +108,7 @@ func (c *Container) writeEtcFiles() error {
 		"hosts": []byte(hosts), "hostname": []byte(Hostname(c.specInput()) + "\n"), "resolv.conf": resolv,
 	}
 	for name, b := range files {
-		if err := writeFileAtomic(filepath.Join(c.dir, name), b, 0o644); err != nil {
+		if err := writeDerived(filepath.Join(c.dir, name), b, 0o644); err != nil {
 			return err
 		}
 	}
@@ -131,7 +131,7 @@ func (c *Container) writeSpec() error {
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.id, err)
 	}
-	if err := writeJSONAtomic(filepath.Join(c.dir, "config.json"), spec); err != nil {
+	if err := writeDerivedJSON(filepath.Join(c.dir, "config.json"), spec); err != nil {
 		return err
 	}
 	wd, err := securejoin.SecureJoin(c.rootfs(), spec.Process.Cwd)

@@ -79,7 +79,7 @@ func (s *shim) awaitRunning(pidFile string, done chan crunResult) (int, error) {
 			}
 		}()
 	}
-	for delay := 100 * time.Microsecond; ; delay = min(delay*2, 5*time.Millisecond) {
+	for delay := 100 * time.Microsecond; ; delay = min(delay*2, time.Millisecond) {
 		select {
 		case r := <-done:
 			if pid, err := readPid(pidFile); err == nil && lastCrunError(s.rc.Log) == "" {
