@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -67,5 +68,56 @@ func TestOOMKilled(t *testing.T) {
 	st := c.State(context.Background())
 	if code != 137 || !st.OOMKilled {
 		t.Errorf("exit %d, state %+v; want 137 and OOMKilled", code, st)
+	}
+}
+
+func TestAttachStdinOnce(t *testing.T) {
+	r := newTestRuntime(t, "")
+	ctx := context.Background()
+	c := newTestContainer(t, r, []string{"sh", "-c", "cat; echo done"}, func(cfg *Config) {
+		cfg.Create.OpenStdin, cfg.Create.StdinOnce = true, true
+	})
+	s, err := c.Start(ctx, &AttachOptions{Stdin: true, Stdout: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer s.Close()
+	s.Stdin.Write([]byte("hi\n"))
+	s.Stdin.Close() // the first client detaching closes the container's stdin
+	out, _ := io.ReadAll(s.Stdout)
+	if string(out) != "hi\ndone\n" {
+		t.Errorf("output %q, want %q", out, "hi\ndone\n")
+	}
+	if ex, err := c.Wait(ctx); err != nil || ex.ExitCode != 0 {
+		t.Errorf("Wait = %+v, %v", ex, err)
+	}
+}
+
+func TestExecTTY(t *testing.T) {
+	r := newTestRuntime(t, "")
+	ctx := context.Background()
+	c := startSleeper(t, r)
+	e, err := c.Exec(ctx, ExecConfig{ID: "tty", Cmd: []string{"sh", "-c", "read x; stty size; exit 4"}, Tty: true, Stdin: true})
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	s, err := e.Attach(ctx, AttachOptions{Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	defer s.Close()
+	if _, err := e.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := e.Resize(ctx, 100, 30); err != nil {
+		t.Fatalf("Resize: %v", err)
+	}
+	s.Stdin.Write([]byte("go\n"))
+	out, _ := io.ReadAll(s.Stdout)
+	if !strings.Contains(string(out), "30 100\r\n") {
+		t.Errorf("exec tty output %q lacks the size 30 100", out)
+	}
+	if ex, err := e.Wait(ctx); err != nil || ex.ExitCode != 4 {
+		t.Errorf("Wait = %+v, %v", ex, err)
 	}
 }
