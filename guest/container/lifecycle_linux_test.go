@@ -213,8 +213,12 @@ func TestStatsAndTop(t *testing.T) {
 	if st.MemoryUsage == 0 || st.MemoryLimit != 64<<20 || st.PidsCurrent < 1 || st.PidsLimit != 50 || st.CPUUsage == 0 {
 		t.Errorf("stats = %+v", st)
 	}
-	top, err := c.Top(ctx)
-	if err != nil || len(top.Processes) != 1 || !strings.Contains(strings.Join(top.Processes[0], " "), "sleep 1000") {
-		t.Errorf("Top = %+v, %v", top, err)
+	var top TopResult
+	waitFor(t, "sleep in top", func() bool { // the pid exists just before the exec
+		top, err = c.Top(ctx)
+		return err == nil && len(top.Processes) == 1 && strings.Contains(strings.Join(top.Processes[0], " "), "sleep 1000")
+	})
+	if top.Titles[1] != "PID" || top.Processes[0][0] != "0" {
+		t.Errorf("Top = %+v", top)
 	}
 }
