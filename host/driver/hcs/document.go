@@ -168,6 +168,8 @@ type Input struct {
 	// Net is the guest's static network configuration for the kernel
 	// command line ("192.168.240.5/20,192.168.240.1"), from the endpoint.
 	Net string
+	// GuestDials asks the agent to dial the host (transport.GuestDials).
+	GuestDials bool
 	// HostCPUs and HostMemory bound CPUs and MemoryBytes; zero skips.
 	HostCPUs   int
 	HostMemory int64
@@ -267,6 +269,9 @@ func cmdline(in Input, mounts []string) string {
 	extra := []string{"8250_core.nr_uarts=1", "initcall_blacklist=virtio_vsock_init", "pci=off"}
 	if len(mounts) > 0 {
 		extra = append(extra, fmt.Sprintf("berth.plan9=%d:%s", Plan9Port, strings.Join(mounts, ",")))
+	}
+	if in.GuestDials {
+		extra = append(extra, "berth.dial=host")
 	}
 	if in.Net != "" {
 		extra = append(extra, "berth.net="+in.Net)
