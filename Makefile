@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/berth-dev/berth/proto/version.Version=$(VERSION)
 PROTOS    := $(wildcard proto/agent/v1/*.proto)
 
-.PHONY: help build test e2e bench proto proto-check lint vet cross clean
+.PHONY: help build test e2e bench proto proto-check lint vet cross vzcheck clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -39,9 +39,12 @@ lint: vet ## vet + golangci-lint when installed
 vet:
 	$(GO) vet ./...
 
-cross: ## the other platforms stay green
+cross: vzcheck ## the other platforms stay green
 	GOOS=windows $(GO) build ./... && GOOS=windows $(GO) vet ./...
 	GOOS=darwin CGO_ENABLED=0 $(GO) build ./... && GOOS=darwin CGO_ENABLED=0 $(GO) vet ./...
+
+vzcheck: ## type-check the vz driver for darwin with cgo, without the macOS SDK
+	$(GO) run ./scripts/vzcheck host/driver/vz
 
 clean:
 	rm -rf $(BIN)

@@ -1,11 +1,21 @@
 package machine
 
 import (
+	"os"
+	"runtime"
+
 	"github.com/berth-dev/berth/host/driver"
+	"github.com/berth-dev/berth/host/driver/hcs"
 	"github.com/berth-dev/berth/host/driver/native"
+	"github.com/berth-dev/berth/host/driver/vz"
+	"github.com/berth-dev/berth/host/share"
 )
 
 // Drivers returns the registry of the drivers in this build.
 func Drivers() *driver.Registry {
-	return driver.NewRegistry(native.Factory{})
+	home, _ := os.UserHomeDir()
+	shares := share.DefaultShares(runtime.GOOS, home)
+	return driver.NewRegistry(native.Factory{},
+		vz.Factory{Shares: shares},
+		hcs.Factory{Shares: shares})
 }
