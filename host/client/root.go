@@ -35,7 +35,7 @@ func NewRootCommand() *cobra.Command {
 			c.closeAgent()
 		},
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
+	root.CompletionOptions.HiddenDefaultCmd = false // `berth completion bash|zsh|fish|powershell`
 	root.PersistentFlags().StringVar(&c.machine, "machine", "", `machine to use (default "$BERTH_MACHINE" or "default")`)
 	root.SetFlagErrorFunc(flagError)
 	c.addCommands(root)

@@ -1,0 +1,68 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/host/internal/testenv"
+	"github.com/berth-dev/berth/host/machine"
+)
+
+// TestDoctorStoppedMachine runs doctor against a stopped native machine:
+// the driver is fine, the image is not needed, the daemon check fails with
+// how to start it, and the command exits 1.
+func TestDoctorStoppedMachine(t *testing.T) {
+	testenv.RequiresRoot(t)
+	home := t.TempDir()
+	if _, err := machine.NewStore(home).Create(context.Background(), machine.Config{Name: "dr", Driver: "native"}); err != nil {
+		t.Fatalf("create machine: %v", err)
+	}
+	var out bytes.Buffer
+	c := &cli{home: home, machine: "dr", out: &out, errOut: &out}
+	err := c.doctor(context.Background())
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("doctor = %v, want exit 1", err)
+	}
+	for _, want := range []string{
+		"[ok] virtualization: driver native can run here",
+		"[ok] VM image: not needed by the native driver",
+		`[fail] machine daemon: machine "dr" is stopped; start it: berth machine start dr`,
+		"[warn] clock: not checked",
+		"[ok] folder shares: not needed",
+		"[warn] port forwarding: self-test not available yet",
+	} {
+		if !strings.Contains(out.String(), want+"") {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestDoctorNoMachine: a missing default machine is a warning, not a failure.
+func TestDoctorNoMachine(t *testing.T) {
+	testenv.RequiresRoot(t)
+	var out bytes.Buffer
+	c := &cli{home: t.TempDir(), machine: "default", out: &out, errOut: &out}
+	if err := c.doctor(context.Background()); err != nil {
+		t.Fatalf("doctor = %v, want success\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `[warn] machine daemon: machine "default" does not exist`) {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// TestDoctorUnavailableDriver: a machine whose driver cannot run here fails
+// the virtualization check with the registry's reason.
+func TestDoctorUnavailableDriver(t *testing.T) {
+	var out bytes.Buffer
+	d := &doctor{w: &out}
+	if f := d.checkDriver(machine.Drivers(), "vz"); f != nil || d.fails != 1 {
+		t.Fatalf("checkDriver(vz) on linux = %v, fails %d", f, d.fails)
+	}
+	if !strings.Contains(out.String(), `[fail] virtualization: driver vz: driver "vz" does not run on linux`) {
+		t.Errorf("output: %s", out.String())
+	}
+}
