@@ -1,0 +1,165 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/berth-dev/berth/guest/internal/testenv"
+	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
+)
+
+// gate holds blob downloads after their first MiB until opened, so that a
+// test can kill the agent in the middle of a pull without timing.
+type gate struct {
+	once    sync.Once
+	open    chan struct{}
+	waiting chan struct{} // closed when a download is held
+	wonce   sync.Once
+}
+
+func (g *gate) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(&gatedWriter{ResponseWriter: w, g: g, ctx: r.Context()}, r)
+	})
+}
+
+type gatedWriter struct {
+	http.ResponseWriter
+	g   *gate
+	ctx context.Context
+	n   int
+}
+
+func (w *gatedWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if w.n >= 1<<20 {
+			w.g.wonce.Do(func() { close(w.g.waiting) })
+			select {
+			case <-w.g.open:
+			case <-w.ctx.Done():
+				return written, w.ctx.Err()
+			}
+		}
+		chunk := p[:min(len(p), 64<<10)]
+		n, err := w.ResponseWriter.Write(chunk)
+		w.n += n
+		written += n
+		if err != nil {
+			return written, err
+		}
+		if f, ok := w.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// startAgentProcess runs the test binary as a standalone agent.
+func startAgentProcess(t *testing.T, dataDir, sock string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envAgentDir+"="+dataDir, envAgentSocket+"="+sock)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+func TestKillDuringPull(t *testing.T) {
+	testenv.RequiresRoot(t)
+	ctx := context.Background()
+	g := &gate{open: make(chan struct{}), waiting: make(chan struct{})}
+	defer g.once.Do(func() { close(g.open) })
+	srv := httptest.NewServer(g.wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
+	defer srv.Close()
+	reg := strings.TrimPrefix(srv.URL, "http://")
+	// Random, incompressible layers: 4 x 8 MiB.
+	img, err := random.Image(8<<20, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, reg+"/big/image:1", img)
+
+	dir := t.TempDir()
+	data, sock := filepath.Join(dir, "data"), filepath.Join(dir, "agent.sock")
+	agent1 := startAgentProcess(t, data, sock)
+	c := connect(t, sock)
+	pullErr := make(chan error, 1)
+	go func() { _, err := c.pull(ctx, reg+"/big/image:1"); pullErr <- err }()
+	<-g.waiting // a layer is mid-download
+	if err := agent1.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	agent1.Wait()
+	if err := <-pullErr; err == nil {
+		t.Fatalf("pull finished although the agent was killed")
+	}
+	g.once.Do(func() { close(g.open) })
+
+	startAgentProcess(t, data, sock)
+	c = connect(t, sock)
+	msgs, err := c.pull(ctx, reg+"/big/image:1")
+	if err != nil {
+		t.Fatalf("pull after restart: %v", err)
+	}
+	want, _ := img.ConfigName()
+	if last := msgs[len(msgs)-1]; !last.Done || last.ImageId != want.String() {
+		t.Fatalf("pull after restart ended with %+v, want image %s", last, want)
+	}
+	ins, err := c.imgCl.Inspect(ctx, &agentv1.InspectImageRequest{Ref: reg + "/big/image:1"})
+	if err != nil || len(ins.ChainIds) != 4 {
+		t.Fatalf("Inspect = %v, %v; want 4 layers", ins, err)
+	}
+	verifyBlobs(t, filepath.Join(data, "content"))
+	if ents, _ := os.ReadDir(filepath.Join(data, "content", "ingest")); len(ents) != 0 {
+		t.Errorf("%d partial downloads left in ingest", len(ents))
+	}
+}
+
+// verifyBlobs re-hashes every stored blob.
+func verifyBlobs(t *testing.T, content string) {
+	t.Helper()
+	dir := filepath.Join(content, "blobs", "sha256")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) < 6 { // 4 layers, config, manifest
+		t.Errorf("only %d blobs stored", len(ents))
+	}
+	for _, e := range ents {
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		io.Copy(h, f)
+		f.Close()
+		if got := hex.EncodeToString(h.Sum(nil)); got != e.Name() {
+			t.Errorf("blob %s is corrupt: hashes to %s", e.Name(), got)
+		}
+	}
+}
+
