@@ -6,7 +6,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/berth-dev/berth/proto/version.Version=$(VERSION)
 PROTOS    := $(wildcard proto/agent/v1/*.proto)
 
-.PHONY: help build test e2e bench proto proto-check lint vet cross vzcheck clean
+.PHONY: help build test e2e bench proto proto-check lint vet cross vzcheck release clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -45,6 +45,9 @@ cross: vzcheck ## the other platforms stay green
 
 vzcheck: ## type-check the vz driver for darwin with cgo, without the macOS SDK
 	$(GO) run ./scripts/vzcheck host/driver/vz
+
+release: ## release archives with VM images and completions into dist/ (packaging/release.sh)
+	VERSION=$(VERSION) packaging/release.sh
 
 clean:
 	rm -rf $(BIN)
