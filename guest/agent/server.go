@@ -190,6 +190,8 @@ func (s *Server) dispatch(ctx context.Context, c net.Conn, cl *connListener) {
 		if err := s.streams.deliver(h.ID, c); err != nil {
 			log.G(ctx).WithError(err).Debug("dropping data stream")
 		}
+	case stream.KindForward:
+		s.serveForward(ctx, h.ID, c)
 	default:
 		log.G(ctx).Debugf("dropping %s stream: not served", h.Kind)
 		c.Close()

@@ -31,7 +31,15 @@ const (
 	// KindForward: the connection is a port-forward stream; the id names the
 	// target ("tcp/<container>/<port>" or "udp/<container>/<port>").
 	KindForward Kind = 3
+	// KindDaemon: the connection is for the machine daemon itself, not the
+	// agent: newline-delimited JSON requests and responses that let the CLI
+	// synchronise port forwards (see proto/PROTOCOL.md). The daemon never
+	// passes it on to the agent.
+	KindDaemon Kind = 4
 )
+
+// maxKind is the highest kind this version knows.
+const maxKind = KindDaemon
 
 func (k Kind) String() string {
 	switch k {
@@ -41,6 +49,8 @@ func (k Kind) String() string {
 		return "data"
 	case KindForward:
 		return "forward"
+	case KindDaemon:
+		return "daemon"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -60,7 +70,7 @@ func (h Header) Encode() ([]byte, error) {
 	if len(h.ID) > MaxIDLen {
 		return nil, fmt.Errorf("%w: id is %d bytes, at most %d allowed", ErrBadHeader, len(h.ID), MaxIDLen)
 	}
-	if h.Kind < KindTTRPC || h.Kind > KindForward {
+	if h.Kind < KindTTRPC || h.Kind > maxKind {
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrBadHeader, h.Kind)
 	}
 	b := make([]byte, 0, len(Magic)+3+len(h.ID))
@@ -94,7 +104,7 @@ func Read(r io.Reader) (Header, error) {
 		return Header{}, fmt.Errorf("%w: version %d, want %d", ErrBadHeader, v, Version)
 	}
 	h := Header{Kind: Kind(fixed[len(Magic)+1])}
-	if h.Kind < KindTTRPC || h.Kind > KindForward {
+	if h.Kind < KindTTRPC || h.Kind > maxKind {
 		return Header{}, fmt.Errorf("%w: unknown kind %d", ErrBadHeader, h.Kind)
 	}
 	id := make([]byte, fixed[len(Magic)+2])

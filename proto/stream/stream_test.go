@@ -13,6 +13,7 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: KindTTRPC},
 		{Kind: KindData, ID: "0123456789abcdef0123456789abcdef"},
 		{Kind: KindForward, ID: "tcp/abc/80"},
+		{Kind: KindDaemon},
 		{Kind: KindData, ID: strings.Repeat("x", MaxIDLen)},
 	} {
 		t.Run(h.Kind.String(), func(t *testing.T) {

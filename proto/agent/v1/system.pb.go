@@ -501,6 +501,113 @@ func (x *OpenStreamResponse) GetId() string {
 	return ""
 }
 
+type ListeningPortsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ports         []*ListeningPort       `protobuf:"bytes,1,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListeningPortsResponse) Reset() {
+	*x = ListeningPortsResponse{}
+	mi := &file_agent_v1_system_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListeningPortsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListeningPortsResponse) ProtoMessage() {}
+
+func (x *ListeningPortsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListeningPortsResponse.ProtoReflect.Descriptor instead.
+func (*ListeningPortsResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListeningPortsResponse) GetPorts() []*ListeningPort {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+// ListeningPort is one listening socket.
+type ListeningPort struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Proto is "tcp" or "udp".
+	Proto string `protobuf:"bytes,1,opt,name=proto,proto3" json:"proto,omitempty"`
+	// Address is the local address ("0.0.0.0", "127.0.0.1", "::").
+	Address       string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	Port          uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListeningPort) Reset() {
+	*x = ListeningPort{}
+	mi := &file_agent_v1_system_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListeningPort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListeningPort) ProtoMessage() {}
+
+func (x *ListeningPort) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListeningPort.ProtoReflect.Descriptor instead.
+func (*ListeningPort) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListeningPort) GetProto() string {
+	if x != nil {
+		return x.Proto
+	}
+	return ""
+}
+
+func (x *ListeningPort) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *ListeningPort) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
 var File_agent_v1_system_proto protoreflect.FileDescriptor
 
 const file_agent_v1_system_proto_rawDesc = "" +
@@ -559,14 +666,21 @@ const file_agent_v1_system_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"$\n" +
 	"\x12OpenStreamResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id2\xd2\x02\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"M\n" +
+	"\x16ListeningPortsResponse\x123\n" +
+	"\x05ports\x18\x01 \x03(\v2\x1d.berth.agent.v1.ListeningPortR\x05ports\"S\n" +
+	"\rListeningPort\x12\x14\n" +
+	"\x05proto\x18\x01 \x01(\tR\x05proto\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port2\xa4\x03\n" +
 	"\x06System\x12B\n" +
 	"\aVersion\x12\x16.google.protobuf.Empty\x1a\x1f.berth.agent.v1.VersionResponse\x12<\n" +
 	"\x04Info\x12\x16.google.protobuf.Empty\x1a\x1c.berth.agent.v1.InfoResponse\x12@\n" +
 	"\x06Events\x12\x1d.berth.agent.v1.EventsRequest\x1a\x15.berth.agent.v1.Event0\x01\x12H\n" +
 	"\n" +
 	"OpenStream\x12\x16.google.protobuf.Empty\x1a\".berth.agent.v1.OpenStreamResponse\x12:\n" +
-	"\bShutdown\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.EmptyB3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
+	"\bShutdown\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x12P\n" +
+	"\x0eListeningPorts\x12\x16.google.protobuf.Empty\x1a&.berth.agent.v1.ListeningPortsResponseB3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
 
 var (
 	file_agent_v1_system_proto_rawDescOnce sync.Once
@@ -580,37 +694,42 @@ func file_agent_v1_system_proto_rawDescGZIP() []byte {
 	return file_agent_v1_system_proto_rawDescData
 }
 
-var file_agent_v1_system_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_agent_v1_system_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_agent_v1_system_proto_goTypes = []any{
-	(*VersionResponse)(nil),       // 0: berth.agent.v1.VersionResponse
-	(*InfoResponse)(nil),          // 1: berth.agent.v1.InfoResponse
-	(*EventsRequest)(nil),         // 2: berth.agent.v1.EventsRequest
-	(*Event)(nil),                 // 3: berth.agent.v1.Event
-	(*OpenStreamResponse)(nil),    // 4: berth.agent.v1.OpenStreamResponse
-	nil,                           // 5: berth.agent.v1.Event.AttributesEntry
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),         // 7: google.protobuf.Empty
+	(*VersionResponse)(nil),        // 0: berth.agent.v1.VersionResponse
+	(*InfoResponse)(nil),           // 1: berth.agent.v1.InfoResponse
+	(*EventsRequest)(nil),          // 2: berth.agent.v1.EventsRequest
+	(*Event)(nil),                  // 3: berth.agent.v1.Event
+	(*OpenStreamResponse)(nil),     // 4: berth.agent.v1.OpenStreamResponse
+	(*ListeningPortsResponse)(nil), // 5: berth.agent.v1.ListeningPortsResponse
+	(*ListeningPort)(nil),          // 6: berth.agent.v1.ListeningPort
+	nil,                            // 7: berth.agent.v1.Event.AttributesEntry
+	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),          // 9: google.protobuf.Empty
 }
 var file_agent_v1_system_proto_depIdxs = []int32{
-	6, // 0: berth.agent.v1.VersionResponse.build_time:type_name -> google.protobuf.Timestamp
-	6, // 1: berth.agent.v1.InfoResponse.system_time:type_name -> google.protobuf.Timestamp
-	6, // 2: berth.agent.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5, // 3: berth.agent.v1.Event.attributes:type_name -> berth.agent.v1.Event.AttributesEntry
-	7, // 4: berth.agent.v1.System.Version:input_type -> google.protobuf.Empty
-	7, // 5: berth.agent.v1.System.Info:input_type -> google.protobuf.Empty
-	2, // 6: berth.agent.v1.System.Events:input_type -> berth.agent.v1.EventsRequest
-	7, // 7: berth.agent.v1.System.OpenStream:input_type -> google.protobuf.Empty
-	7, // 8: berth.agent.v1.System.Shutdown:input_type -> google.protobuf.Empty
-	0, // 9: berth.agent.v1.System.Version:output_type -> berth.agent.v1.VersionResponse
-	1, // 10: berth.agent.v1.System.Info:output_type -> berth.agent.v1.InfoResponse
-	3, // 11: berth.agent.v1.System.Events:output_type -> berth.agent.v1.Event
-	4, // 12: berth.agent.v1.System.OpenStream:output_type -> berth.agent.v1.OpenStreamResponse
-	7, // 13: berth.agent.v1.System.Shutdown:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8,  // 0: berth.agent.v1.VersionResponse.build_time:type_name -> google.protobuf.Timestamp
+	8,  // 1: berth.agent.v1.InfoResponse.system_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: berth.agent.v1.Event.time:type_name -> google.protobuf.Timestamp
+	7,  // 3: berth.agent.v1.Event.attributes:type_name -> berth.agent.v1.Event.AttributesEntry
+	6,  // 4: berth.agent.v1.ListeningPortsResponse.ports:type_name -> berth.agent.v1.ListeningPort
+	9,  // 5: berth.agent.v1.System.Version:input_type -> google.protobuf.Empty
+	9,  // 6: berth.agent.v1.System.Info:input_type -> google.protobuf.Empty
+	2,  // 7: berth.agent.v1.System.Events:input_type -> berth.agent.v1.EventsRequest
+	9,  // 8: berth.agent.v1.System.OpenStream:input_type -> google.protobuf.Empty
+	9,  // 9: berth.agent.v1.System.Shutdown:input_type -> google.protobuf.Empty
+	9,  // 10: berth.agent.v1.System.ListeningPorts:input_type -> google.protobuf.Empty
+	0,  // 11: berth.agent.v1.System.Version:output_type -> berth.agent.v1.VersionResponse
+	1,  // 12: berth.agent.v1.System.Info:output_type -> berth.agent.v1.InfoResponse
+	3,  // 13: berth.agent.v1.System.Events:output_type -> berth.agent.v1.Event
+	4,  // 14: berth.agent.v1.System.OpenStream:output_type -> berth.agent.v1.OpenStreamResponse
+	9,  // 15: berth.agent.v1.System.Shutdown:output_type -> google.protobuf.Empty
+	5,  // 16: berth.agent.v1.System.ListeningPorts:output_type -> berth.agent.v1.ListeningPortsResponse
+	11, // [11:17] is the sub-list for method output_type
+	5,  // [5:11] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_agent_v1_system_proto_init() }
@@ -624,7 +743,7 @@ func file_agent_v1_system_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_v1_system_proto_rawDesc), len(file_agent_v1_system_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

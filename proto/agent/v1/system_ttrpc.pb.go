@@ -14,6 +14,7 @@ type TTRPCSystemService interface {
 	Events(context.Context, *EventsRequest, TTRPCSystem_EventsServer) error
 	OpenStream(context.Context, *emptypb.Empty) (*OpenStreamResponse, error)
 	Shutdown(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
+	ListeningPorts(context.Context, *emptypb.Empty) (*ListeningPortsResponse, error)
 }
 
 type TTRPCSystem_EventsServer interface {
@@ -60,6 +61,13 @@ func RegisterTTRPCSystemService(srv *ttrpc.Server, svc TTRPCSystemService) {
 				}
 				return svc.Shutdown(ctx, &req)
 			},
+			"ListeningPorts": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req emptypb.Empty
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.ListeningPorts(ctx, &req)
+			},
 		},
 		Streams: map[string]ttrpc.Stream{
 			"Events": {
@@ -83,6 +91,7 @@ type TTRPCSystemClient interface {
 	Events(context.Context, *EventsRequest) (TTRPCSystem_EventsClient, error)
 	OpenStream(context.Context, *emptypb.Empty) (*OpenStreamResponse, error)
 	Shutdown(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
+	ListeningPorts(context.Context, *emptypb.Empty) (*ListeningPortsResponse, error)
 }
 
 type ttrpcsystemClient struct {
@@ -151,6 +160,14 @@ func (c *ttrpcsystemClient) OpenStream(ctx context.Context, req *emptypb.Empty) 
 func (c *ttrpcsystemClient) Shutdown(ctx context.Context, req *emptypb.Empty) (*emptypb.Empty, error) {
 	var resp emptypb.Empty
 	if err := c.client.Call(ctx, "berth.agent.v1.System", "Shutdown", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcsystemClient) ListeningPorts(ctx context.Context, req *emptypb.Empty) (*ListeningPortsResponse, error) {
+	var resp ListeningPortsResponse
+	if err := c.client.Call(ctx, "berth.agent.v1.System", "ListeningPorts", req, &resp); err != nil {
 		return nil, err
 	}
 	return &resp, nil
