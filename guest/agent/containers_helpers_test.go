@@ -101,6 +101,7 @@ func (env *testEnv) start(t *testing.T) *harness {
 	engineHooks.runtime = []container.Option{container.WithCrunRoot(env.crunRoot)}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := New(ctx, Options{DataDir: env.dataDir})
+	engineHooks.network, engineHooks.runtime = nil, nil // read by New only
 	if err != nil {
 		cancel()
 		t.Fatalf("New: %v", err)
