@@ -128,6 +128,9 @@ func (s *Store) Create(ctx context.Context, cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkHostSize(f, cfg, thisHost()); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create machine store: %w", err)
 	}
