@@ -51,19 +51,24 @@ func run(out, tag, busybox string) error {
 	if err != nil {
 		return err
 	}
-	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
-		Architecture: runtime.GOARCH, // the busybox is the host's
-		OS:           "linux",
-		Created:      v1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-		RootFS:       v1.RootFS{Type: "layers"},
-		Config: v1.Config{
-			Env:          []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			Cmd:          []string{"httpd", "-f", "-v", "-p", "80", "-h", "/www"},
-			ExposedPorts: map[string]struct{}{"80/tcp": {}},
-			WorkingDir:   "/",
-			Labels:       map[string]string{"org.opencontainers.image.title": "berth demo httpd"},
-		},
-	})
+	// Start from the config mutate made (it holds the layer's diff id) and
+	// fill in what the image runs.
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture = runtime.GOARCH // the busybox is the host's
+	cf.OS = "linux"
+	cf.Created = v1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	cf.Config = v1.Config{
+		Env:          []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Cmd:          []string{"httpd", "-f", "-v", "-p", "80", "-h", "/www"},
+		ExposedPorts: map[string]struct{}{"80/tcp": {}},
+		WorkingDir:   "/",
+		Labels:       map[string]string{"org.opencontainers.image.title": "berth demo httpd"},
+	}
+	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return err
 	}
