@@ -21,8 +21,7 @@ func thisHost() hostSize { return hostSize{CPUs: runtime.NumCPU(), Memory: hostM
 // checkHostSize refuses CPU or memory sizes the host does not have, for
 // drivers whose sizes apply (VMs); it runs before anything is created.
 func checkHostSize(f driver.Factory, cfg Config, h hostSize) error {
-	d, err := f.New(driver.Instance{Name: cfg.Name})
-	if err != nil || !d.Features().SizesApply {
+	if !sizesApply(f, cfg.Name) {
 		return nil
 	}
 	switch {
@@ -34,4 +33,17 @@ func checkHostSize(f driver.Factory, cfg Config, h hostSize) error {
 			"machine %q: --memory %dMiB is more than this host has (%dMiB); use less", cfg.Name, cfg.Memory>>20, h.Memory>>20)
 	}
 	return nil
+}
+
+// sizesApply tells whether f's drivers are limited by CPUs and memory. A
+// driver that cannot say (an error, or a partial driver that panics, as
+// test doubles may) is not checked.
+func sizesApply(f driver.Factory, name string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	d, err := f.New(driver.Instance{Name: name})
+	return err == nil && d != nil && d.Features().SizesApply
 }
