@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/berth-dev/berth/host/machine"
 )
 
 func (c *cli) newMachineStartCommand() *cobra.Command {
@@ -19,7 +21,13 @@ func (c *cli) newMachineStartCommand() *cobra.Command {
 }
 
 func (c *cli) machineStart(ctx context.Context, name string) error {
-	m, err := c.machines().Start(ctx, name, c.errOut)
+	// The default machine is created on first use, as every other command
+	// that needs a machine does; other names must be made with init.
+	start := c.machines().Start
+	if name == machine.DefaultName {
+		start = c.machines().EnsureRunning
+	}
+	m, err := start(ctx, name, c.errOut)
 	if err != nil {
 		return err
 	}
