@@ -162,4 +162,3 @@ func verifyBlobs(t *testing.T, content string) {
 		}
 	}
 }
-

@@ -24,8 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -92,7 +92,9 @@ func startInProcess(t *testing.T) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	sock := filepath.Join(dir, "agent.sock")
-	go func() { done <- agent.Run(ctx, agent.Options{DataDir: filepath.Join(dir, "data")}, agent.Listen{Socket: sock}) }()
+	go func() {
+		done <- agent.Run(ctx, agent.Options{DataDir: filepath.Join(dir, "data")}, agent.Listen{Socket: sock})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -279,4 +281,3 @@ func TestPullRegistryDownOverTTRPC(t *testing.T) {
 		t.Errorf("pull of a malformed ref: %v, want invalid argument", err)
 	}
 }
-

@@ -112,25 +112,8 @@ func (s *Store) storeImage(ctx context.Context, pi *pendingImage, report func(Pr
 			report(Progress{ID: shortID(l.Digest), Status: "Waiting"})
 		}
 	}
-	sizes := make([]int64, len(pi.layers))
-	existed := make([]bool, len(pi.layers))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(pullJobs)
-	for i := range pi.layers {
-		g.Go(func() error {
-			id := shortID(pi.layers[i].Digest)
-			res, err := s.ensureLayer(gctx, &layerJob{
-				blob: pi.layers[i], diffID: pi.diffIDs[i], chainID: pi.chainIDs[i],
-				open: func() (io.ReadCloser, error) { return pi.open(i) },
-				report: func(st string, cur, total int64) {
-					report(Progress{ID: id, Status: st, Current: cur, Total: total})
-				},
-			})
-			sizes[i], existed[i] = res.size, res.existed
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	sizes, allExisted, err := s.fetchLayers(ctx, pi, report)
+	if err != nil {
 		return false, err
 	}
 	if err := s.content.WriteBlob(pi.manifest, pi.rawManifest); err != nil {
@@ -144,18 +127,21 @@ func (s *Store) storeImage(ctx context.Context, pi *pendingImage, report func(Pr
 		return false, err
 	}
 	img := pi.record(sizes)
-	all := true
-	for _, e := range existed {
-		all = all && e
-	}
+	had, err := s.commitRecord(img, pi.names)
+	return allExisted && had, err
+}
+
+// commitRecord stores the image record and points names at it, reporting
+// whether the image was already stored under all of them.
+func (s *Store) commitRecord(img *Image, names []string) (bool, error) {
 	s.meta.Lock()
 	defer s.meta.Unlock()
 	var had bool
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		old, err := getImage(tx, img.ID)
 		if err == nil {
 			had = true
-			for _, n := range pi.names {
+			for _, n := range names {
 				had = had && (contains(old.RepoTags, n) || contains(old.RepoDigests, n))
 			}
 			img.Stored = old.Stored
@@ -163,7 +149,7 @@ func (s *Store) storeImage(ctx context.Context, pi *pendingImage, report func(Pr
 		if err := putImage(tx, img); err != nil {
 			return err
 		}
-		for _, n := range pi.names {
+		for _, n := range names {
 			if err := refsBucket(tx).Put([]byte(n), []byte(img.ID)); err != nil {
 				return err
 			}
@@ -173,7 +159,7 @@ func (s *Store) storeImage(ctx context.Context, pi *pendingImage, report func(Pr
 	if err != nil {
 		return false, fmt.Errorf("record image %s: %w", img.ID, err)
 	}
-	return all && had, nil
+	return had, nil
 }
 
 func (pi *pendingImage) record(sizes []int64) *Image {
@@ -204,4 +190,35 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// fetchLayers brings every layer in, pullJobs at a time, and returns their
+// unpacked sizes and whether all of them were already there.
+func (s *Store) fetchLayers(ctx context.Context, pi *pendingImage, report func(Progress)) ([]int64, bool, error) {
+	sizes := make([]int64, len(pi.layers))
+	existed := make([]bool, len(pi.layers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(pullJobs)
+	for i := range pi.layers {
+		g.Go(func() error {
+			id := shortID(pi.layers[i].Digest)
+			res, err := s.ensureLayer(gctx, &layerJob{
+				blob: pi.layers[i], diffID: pi.diffIDs[i], chainID: pi.chainIDs[i],
+				open: func() (io.ReadCloser, error) { return pi.open(i) },
+				report: func(st string, cur, total int64) {
+					report(Progress{ID: id, Status: st, Current: cur, Total: total})
+				},
+			})
+			sizes[i], existed[i] = res.size, res.existed
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, false, err
+	}
+	all := true
+	for _, e := range existed {
+		all = all && e
+	}
+	return sizes, all, nil
 }

@@ -256,4 +256,3 @@ func ociLayoutTar(t *testing.T, img v1.Image) []byte {
 	tw.Close()
 	return buf.Bytes()
 }
-

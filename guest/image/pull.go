@@ -101,12 +101,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts ...PullOption) (*Imag
 	if err != nil {
 		return nil, fmt.Errorf("invalid reference format %q: %w", ref, errdefs.ErrInvalidArgument)
 	}
-	ropts := []remote.Option{
-		remote.WithContext(ctx), remote.WithAuth(o.auth), remote.WithTransport(s.transport),
-		remote.WithPlatform(plat), remote.WithUserAgent("berth"),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 2}),
-	}
-	desc, err := remote.Get(nr, ropts...)
+	desc, err := remote.Get(nr, s.remoteOptions(ctx, o.auth, plat)...)
 	if err != nil {
 		return nil, registryError(r, err)
 	}
@@ -209,4 +204,13 @@ func registryError(r Ref, err error) error {
 		return fmt.Errorf("registry %s is unreachable (check that it is running and the address is right): %v: %w", r.Registry, err, errdefs.ErrUnavailable)
 	}
 	return fmt.Errorf("pull %s: %w", r.Familiar(), err)
+}
+
+func (s *Store) remoteOptions(ctx context.Context, auth authn.Authenticator, plat v1.Platform) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx), remote.WithAuth(auth), remote.WithTransport(s.transport),
+		remote.WithPlatform(plat), remote.WithUserAgent("berth"),
+		// A registry that is down should fail fast, not after a long backoff.
+		remote.WithRetryBackoff(remote.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 2}),
+	}
 }

@@ -206,20 +206,8 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	case tar.TypeLink:
 		return a.hardlink(pfd, base, hdr)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		if err := a.replace(pfd, base, false); err != nil {
+		if err := a.device(pfd, base, hdr); err != nil {
 			return err
-		}
-		mode := uint32(hdr.Mode & 0o7777)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			mode |= unix.S_IFCHR
-		case tar.TypeBlock:
-			mode |= unix.S_IFBLK
-		default:
-			mode |= unix.S_IFIFO
-		}
-		if err := unix.Mknodat(pfd, base, mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
-			return fmt.Errorf("mknod: %w", err)
 		}
 	case tar.TypeXGlobalHeader:
 		return nil
@@ -288,6 +276,26 @@ func (a *applier) hardlink(pfd int, base string, hdr *tar.Header) error {
 	}
 	if err := unix.Linkat(tfd, tbase, pfd, base, 0); err != nil {
 		return fmt.Errorf("hard link to %q: %w", hdr.Linkname, err)
+	}
+	return nil
+}
+
+// device makes a character or block device or a FIFO.
+func (a *applier) device(pfd int, base string, hdr *tar.Header) error {
+	if err := a.replace(pfd, base, false); err != nil {
+		return err
+	}
+	mode := uint32(hdr.Mode & 0o7777)
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		mode |= unix.S_IFCHR
+	case tar.TypeBlock:
+		mode |= unix.S_IFBLK
+	default:
+		mode |= unix.S_IFIFO
+	}
+	if err := unix.Mknodat(pfd, base, mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
+		return fmt.Errorf("mknod: %w", err)
 	}
 	return nil
 }

@@ -27,10 +27,12 @@ type ent struct {
 	size             int64 // for bodies given by reader
 }
 
-func file(name, body string) ent    { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
-func dir(name string) ent           { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
-func symlink(name, to string) ent   { return ent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777} }
-func hardlink(name, to string) ent  { return ent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
+func file(name, body string) ent { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
+func dir(name string) ent        { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
+func symlink(name, to string) ent {
+	return ent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777}
+}
+func hardlink(name, to string) ent   { return ent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
 func whiteout(dirname, n string) ent { return file(filepath.Join(dirname, ".wh."+n), "") }
 
 func mkTar(t testing.TB, ents ...ent) []byte {

@@ -135,7 +135,9 @@ func TestStoreLifecycle(t *testing.T) {
 }
 
 // FuzzApply feeds arbitrary tars to the applier: it must never panic and
-// never write outside its root, whatever the entries say.
+// never write outside its root, whatever the entries say. Input
+// minimization is slow here (each step unpacks into a fresh dir); run with
+// -fuzzminimizetime=0 for long sessions.
 func FuzzApply(f *testing.F) {
 	if os.Geteuid() != 0 {
 		f.Skip("needs root (mknod, chown)")
@@ -166,4 +168,3 @@ func FuzzApply(f *testing.F) {
 		assertOutsideUntouched(t, base)
 	})
 }
-
