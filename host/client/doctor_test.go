@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/berth-dev/berth/host/internal/testbin"
 	"github.com/berth-dev/berth/host/internal/testenv"
 	"github.com/berth-dev/berth/host/machine"
 )
@@ -64,5 +68,58 @@ func TestDoctorUnavailableDriver(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `[fail] virtualization: driver vz: driver "vz" does not run on linux`) {
 		t.Errorf("output: %s", out.String())
+	}
+}
+
+// TestDoctorRunningNative runs doctor against a running native machine
+// (the daemon in this process, the real berth-agent as its agent): every
+// check but the port-forward line passes and the command succeeds.
+func TestDoctorRunningNative(t *testing.T) {
+	testenv.RequiresRoot(t)
+	bin := t.TempDir()
+	if _, err := testbin.Build(bin, "./cmd/berth-agent"); err != nil {
+		t.Fatalf("build berth-agent: %v", err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	home := t.TempDir()
+	store := machine.NewStore(home)
+	if _, err := store.Create(context.Background(), machine.Config{Name: "dr", Driver: "native"}); err != nil {
+		t.Fatalf("create machine: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- store.RunDaemon(ctx, "dr", io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	var out bytes.Buffer
+	c := &cli{home: home, machine: "dr", out: &out, errOut: &out}
+	deadline := time.Now().Add(machine.StartTimeout)
+	for {
+		out.Reset()
+		err := c.doctor(context.Background())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("doctor never passed: %v\n%s", err, out.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("daemon exited: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for _, want := range []string{
+		`[ok] machine daemon: machine "dr" answers (agent `,
+		"[ok] clock: in step with the host",
+		"[ok] folder shares: not needed",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
