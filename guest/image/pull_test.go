@@ -172,3 +172,37 @@ func TestPullPlatformFromIndex(t *testing.T) {
 		t.Errorf("image not found by the index digest it was pulled by")
 	}
 }
+
+func TestConcurrentPullsOfOneImage(t *testing.T) {
+	testenv.RequiresRoot(t)
+	ctx := context.Background()
+	reg := newRegistry(t)
+	img := buildImage(t, "", nil, busyboxLayer(t), tarLayer(t, map[string]string{"a": "1"}), tarLayer(t, map[string]string{"b": "2"}))
+	push(t, reg+"/c/img:1", img)
+	s, _ := newStore(t)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := s.Pull(ctx, reg+"/c/img:1"); errs <- err }()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Pull: %v", err)
+		}
+	}
+	got, err := s.Get(ctx, reg+"/c/img:1")
+	if err != nil || got.ID != configName(t, img) {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	if _, err := s.Snapshots().LowerDirs(got.ChainIDs); err != nil {
+		t.Errorf("layers: %v", err)
+	}
+	blobs, _ := s.Content().List()
+	for _, b := range blobs {
+		if err := s.Content().Verify(b); err != nil {
+			t.Error(err)
+		}
+	}
+	if len(blobs) != 5 {
+		t.Errorf("%d blobs stored, want 5 (3 layers, config, manifest)", len(blobs))
+	}
+}
