@@ -31,6 +31,7 @@ func (c *Container) Start(ctx context.Context, attach *AttachOptions) (*Streams,
 // start does the work of Start (and of a restart by the supervisor).
 func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bool) error {
 	c.pendingStreams = nil
+	c.update(func(p *persisted) { p.ManuallyStopped = false }) //nolint:errcheck // saved again below
 	c.waitShimGone(ctx) // the previous run's shim must have deleted crun's state
 	if err := c.mountRootfs(); err != nil {
 		return err
@@ -57,7 +58,7 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 		return err
 	}
 	c.update(func(p *persisted) { //nolint:errcheck // state is also in the shim
-		p.StartedAt, p.Pid, p.Error, p.ManuallyStopped, p.Dead = time.Now().UTC(), resp.Pid, "", false, false
+		p.StartedAt, p.Pid, p.Error, p.Dead = time.Now().UTC(), resp.Pid, "", false
 		if restart {
 			p.RestartCount++
 		} else {
@@ -113,6 +114,8 @@ func (c *Container) StopTimeout() time.Duration {
 // container that is not running succeeds.
 func (c *Container) Stop(ctx context.Context, timeout *time.Duration) error {
 	c.markStopped()
+	c.startMu.Lock() // let a start in flight (a restart) finish first
+	c.startMu.Unlock()
 	if !c.running(ctx) {
 		return nil
 	}
@@ -170,6 +173,8 @@ func (c *Container) pauseOp(ctx context.Context, op, event string) error {
 // force is set, in which case it is killed first.
 func (c *Container) Delete(ctx context.Context, force bool) error {
 	c.cancelRestart()
+	c.startMu.Lock() // let a start in flight (a restart) finish first
+	c.startMu.Unlock()
 	if st := c.State(ctx).Status; st == StatusRunning || st == StatusPaused {
 		if !force {
 			return fmt.Errorf("you cannot remove a running container %s. Stop the container before attempting removal or force remove: %w", c.id, errdefs.ErrConflict)

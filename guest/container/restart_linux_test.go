@@ -81,6 +81,7 @@ func TestRestartAlwaysAfterAgentRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c2.Delete(ctx, true) })
 	waitFor(t, "restart by the new agent", func() bool { return strings.Count(logText(t, c2), "run\n") >= 2 })
 	if err := c2.Stop(ctx, nil); err != nil {
 		t.Fatalf("Stop: %v", err)
@@ -89,5 +90,46 @@ func TestRestartAlwaysAfterAgentRestart(t *testing.T) {
 	time.Sleep(400 * time.Millisecond)
 	if m := strings.Count(logText(t, c2), "run\n"); m != n {
 		t.Errorf("a stopped always-container was restarted (%d -> %d runs)", n, m)
+	}
+}
+
+func TestRestartOnBootAfterManualStop(t *testing.T) {
+	tests := []struct {
+		policy      string
+		wantRunning bool
+	}{
+		{policy: "always", wantRunning: true},
+		{policy: "unless-stopped", wantRunning: false},
+		{policy: "no", wantRunning: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			r := newTestRuntime(t, dir)
+			c := newTestContainer(t, r, []string{"sleep", "1000"}, func(cfg *Config) { cfg.Restart.Name = tt.policy })
+			if _, err := c.Start(ctx, nil); err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			zero := time.Duration(0)
+			if err := c.Stop(ctx, &zero); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			r.Close()
+			r2 := newTestRuntime(t, dir)
+			c2, err := r2.Get(c.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c2.Delete(ctx, true) }) // through the live runtime
+			if tt.wantRunning {
+				waitFor(t, "restart on boot", func() bool { return c2.State(ctx).Status == StatusRunning })
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+			if st := c2.State(ctx); st.Status != StatusExited {
+				t.Errorf("status after agent restart = %s, want exited", st.Status)
+			}
+		})
 	}
 }

@@ -95,7 +95,7 @@ func (s *shim) status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case !s.started:
+	case !s.started || (s.pid == 0 && !s.reaped): // not (yet) running
 		return StatusCreated
 	case s.reaped:
 		return StatusExited
@@ -114,6 +114,12 @@ func (s *shim) checkRunning() error {
 }
 
 func (s *shim) kill(ctx context.Context, sig syscall.Signal) error {
+	s.mu.Lock()
+	starting := s.started
+	s.mu.Unlock()
+	if starting {
+		<-s.running // a kill racing with the start applies to the started process
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.checkRunning(); err != nil {

@@ -200,7 +200,7 @@ func (c *Container) adopt(ctx context.Context) {
 		c.recordExit(ex)
 		code = ex.ExitCode
 	}
-	if c.shouldRestart(code) {
+	if c.restartOnBoot(code) {
 		c.rt.wg.Add(1)
 		go func() {
 			defer c.rt.wg.Done()
@@ -211,4 +211,17 @@ func (c *Container) adopt(ctx context.Context) {
 	} else if c.cfg.AutoRemove {
 		c.Delete(ctx, true) //nolint:errcheck // best effort at start
 	}
+}
+
+// restartOnBoot applies the restart policy when the agent starts: like
+// docker, "always" brings back even a manually stopped container,
+// "unless-stopped" does not.
+func (c *Container) restartOnBoot(code int) bool {
+	c.mu.Lock()
+	if c.cfg.Restart.Name == "always" && c.st.ManuallyStopped {
+		c.st.ManuallyStopped = false
+		c.saveState() //nolint:errcheck // best effort; the start records it again
+	}
+	c.mu.Unlock()
+	return c.shouldRestart(code)
 }
