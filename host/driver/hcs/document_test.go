@@ -105,3 +105,23 @@ func TestCheckBuild(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckFolders(t *testing.T) {
+	dir := t.TempDir()
+	if err := checkFolders([]share.Share{{HostPath: share.AllDrives, VMPath: "/mnt/host"}, {HostPath: dir, VMPath: "/x"}}); err != nil {
+		t.Errorf("checkFolders(existing) = %v", err)
+	}
+	err := checkFolders([]share.Share{{HostPath: dir + "/missing", VMPath: "/x"}})
+	if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("checkFolders(missing) = %v", err)
+	}
+}
+
+func TestNetParam(t *testing.T) {
+	if got := NetParam("192.168.127.5", 24, NATGateway); got != "192.168.127.5/24,192.168.127.1" {
+		t.Errorf("NetParam = %q", got)
+	}
+	if got := NetParam("", 0, NATGateway); got != "" {
+		t.Errorf("NetParam(no ip) = %q", got)
+	}
+}

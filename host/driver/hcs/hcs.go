@@ -34,8 +34,11 @@ package hcs
 import (
 	"os"
 
+	"github.com/containerd/errdefs"
+
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/bootimage"
+	"github.com/berth-dev/berth/host/internal/errkind"
 	"github.com/berth-dev/berth/host/share"
 	"github.com/berth-dev/berth/host/transport"
 )
@@ -81,6 +84,21 @@ func (f Factory) imageDirs() []string {
 		return nil
 	}
 	return bootimage.Search(exe)
+}
+
+// checkFolders returns a clear error for a shared folder that does not
+// exist; share.AllDrives is not a folder and is not checked.
+func checkFolders(shares []share.Share) error {
+	for _, s := range shares {
+		if s.HostPath == share.AllDrives {
+			continue
+		}
+		if fi, err := os.Stat(s.HostPath); err != nil || !fi.IsDir() {
+			return errkind.New(errdefs.ErrInvalidArgument,
+				"shared folder %s does not exist or is not a folder; remove it from the machine's shares", s.HostPath)
+		}
+	}
+	return nil
 }
 
 // NetParam is the berth.net value for a static address: "ip/prefix,gateway".

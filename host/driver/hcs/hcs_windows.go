@@ -80,13 +80,8 @@ func (d *Driver) input() (Input, error) {
 	if err := img.CheckArch(runtime.GOARCH); err != nil {
 		return Input{}, err
 	}
-	for _, s := range d.f.Shares {
-		if s.HostPath == `*:\` {
-			continue
-		}
-		if fi, err := os.Stat(s.HostPath); err != nil || !fi.IsDir() {
-			return Input{}, errkind.New(errdefs.ErrInvalidArgument, "shared folder %s does not exist or is not a folder", s.HostPath)
-		}
+	if err := checkFolders(d.f.Shares); err != nil {
+		return Input{}, err
 	}
 	return Input{
 		Name: d.inst.Name, CPUs: d.inst.CPUs, MemoryBytes: d.inst.MemoryBytes, Image: img,

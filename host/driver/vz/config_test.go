@@ -101,7 +101,12 @@ func TestBuildConfigErrors(t *testing.T) {
 		{"compressed kernel on arm64", func(in *Input) { in.KernelHeader = []byte{0x1f, 0x8b} }, errdefs.ErrFailedPrecondition, "not an uncompressed arm64 Image"},
 		{"amd64 image manifest on arm64", func(in *Input) { in.Image.Manifest.Arch = "amd64" }, errdefs.ErrFailedPrecondition, "has a amd64 kernel"},
 		{"arm64 kernel on intel", func(in *Input) { in.GOARCH = "amd64"; in.Image.Manifest.Arch = "" }, errdefs.ErrFailedPrecondition, "arm64 kernel"},
-		{"rosetta on intel", func(in *Input) { in.GOARCH = "amd64"; in.Image.Manifest.Arch = ""; in.KernelHeader = x86Header(); in.Rosetta = true }, errdefs.ErrInvalidArgument, "Apple silicon"},
+		{"rosetta on intel", func(in *Input) {
+			in.GOARCH = "amd64"
+			in.Image.Manifest.Arch = ""
+			in.KernelHeader = x86Header()
+			in.Rosetta = true
+		}, errdefs.ErrInvalidArgument, "Apple silicon"},
 		{"relative share", func(in *Input) { in.Shares = []share.Share{{HostPath: "src", VMPath: "/src"}} }, errdefs.ErrInvalidArgument, "absolute"},
 		{"duplicate share", func(in *Input) {
 			in.Shares = []share.Share{{HostPath: "/a", VMPath: "/x"}, {HostPath: "/b", VMPath: "/x"}}
