@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -92,7 +91,7 @@ func setMountField(mt *mount.Mount, field string) error {
 			return fmt.Errorf("invalid mount type %q: use bind, volume or tmpfs", val)
 		}
 	case "source", "src":
-		mt.Source = absIfRelative(val)
+		mt.Source = val // relative paths are resolved with the bind resolver
 	case "target", "dst", "destination":
 		mt.Target = val
 	case "readonly", "ro":
@@ -169,17 +168,6 @@ func setKV(m map[string]string, kv string) map[string]string {
 	k, v, _ := strings.Cut(kv, "=")
 	m[k] = v
 	return m
-}
-
-// absIfRelative makes "./x" and "../x" absolute against the working
-// directory, as docker's CLI does for bind sources.
-func absIfRelative(p string) string {
-	if !filepath.IsAbs(p) && strings.HasPrefix(p, ".") {
-		if a, err := filepath.Abs(p); err == nil {
-			return a
-		}
-	}
-	return p
 }
 
 // driveLetter matches a Windows host path at the start of a -v spec.
