@@ -43,8 +43,15 @@ type Config struct {
 	Memory int64 `json:"memory"`
 	Disk   int64 `json:"disk"`
 	// InsecureRegistries may be reached over plain HTTP.
-	InsecureRegistries []string  `json:"insecureRegistries,omitempty"`
-	Created            time.Time `json:"created"`
+	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
+	// Shares are host folders shared into the VM at the same path, beside
+	// the host OS's defaults (berth machine init --share). The native
+	// driver sees every host path and needs none.
+	Shares []string `json:"shares,omitempty"`
+	// ForwardAll also forwards the ports that processes in --network host
+	// containers listen on (berth machine init --forward-all).
+	ForwardAll bool      `json:"forwardAll,omitempty"`
+	Created    time.Time `json:"created"`
 }
 
 // ValidateName checks that name can name a machine.

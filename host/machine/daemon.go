@@ -44,6 +44,8 @@ type daemon struct {
 	d      driver.Driver
 	status DaemonStatus
 
+	ports *portManager // port forwards; set before serving
+
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 }
@@ -110,11 +112,17 @@ func (dm *daemon) run(ctx context.Context) error {
 	dm.setState(ctx, StateRunning)
 	log.G(ctx).WithField("socket", dm.m.SocketPath()).Info("machine daemon serving")
 
+	fctx, stopForwards := context.WithCancel(ctx)
+	dm.ports = dm.newPortManager(fctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		dm.serve(ctx, ln)
+	}()
+	go func() {
+		defer wg.Done()
+		dm.ports.Follow(fctx)
 	}()
 	run = dm.supervise(ctx, run)
 
@@ -122,6 +130,8 @@ func (dm *daemon) run(ctx context.Context) error {
 	dm.setState(context.WithoutCancel(ctx), StateStopping)
 	ln.Close()
 	dm.closeConns()
+	stopForwards()
+	dm.ports.Close()
 	dm.stopAgent(context.WithoutCancel(ctx), run)
 	wg.Wait()
 	log.G(ctx).Info("machine daemon stopped")
@@ -276,13 +286,32 @@ func (dm *daemon) serve(ctx context.Context, ln net.Listener) {
 
 // splice connects client c to a fresh agent connection. While the agent is
 // being restarted the dial is retried for a while, so that a command issued
-// then waits instead of failing.
+// then waits instead of failing. A daemon control connection (header kind
+// KindDaemon) is answered here instead.
 func (dm *daemon) splice(ctx context.Context, c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(agentDialWait))
+	h, err := stream.Read(c)
+	c.SetReadDeadline(time.Time{})
+	if err != nil {
+		log.G(ctx).WithError(err).Debug("dropping client connection")
+		c.Close()
+		return
+	}
+	if h.Kind == stream.KindDaemon {
+		dm.ports.serveControl(ctx, c)
+		return
+	}
 	dctx, cancel := context.WithTimeout(ctx, agentDialWait)
 	ac, err := transport.Retry(dctx, transport.DialFunc(dm.d.DialAgent), nil)
 	cancel()
 	if err != nil {
 		log.G(ctx).WithError(err).Warn("cannot reach the agent for a client")
+		c.Close()
+		return
+	}
+	if err := stream.Write(ac, h); err != nil {
+		log.G(ctx).WithError(err).Warn("cannot reach the agent for a client")
+		ac.Close()
 		c.Close()
 		return
 	}
