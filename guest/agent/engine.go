@@ -83,6 +83,14 @@ func newEngine(ctx context.Context, d engineDeps) (*engine, error) {
 		pending: map[string][]*pendingAttach{},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	recs, err := st.list()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		e.setUsage(r)
+	}
+	e.restoreNetworks(ctx, recs)
 	opts := append([]container.Option{container.WithEventHandler(e.onRuntimeEvent)}, d.runtimeOpts...)
 	rt, err := container.New(ctx, filepath.Join(d.dataDir, "containers"), opts...)
 	if err != nil {
@@ -91,13 +99,7 @@ func newEngine(ctx context.Context, d engineDeps) (*engine, error) {
 	e.mu.Lock()
 	e.rt = rt
 	e.mu.Unlock()
-	recs, err := st.list()
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		e.setUsage(r)
-	}
+	e.dropOrphans(ctx, recs)
 	if e.images != nil {
 		e.images.SetUsage(e.imageUsers)
 	}

@@ -163,23 +163,7 @@ func (e *engine) ensureNetwork(ctx context.Context, r *record, c *container.Cont
 	if _, ok := r.Networks[network.NameHost]; ok || isMountpoint(e.netnsPath(r.ID)) {
 		return nil
 	}
-	e.teardownNetwork(ctx, r)
-	nc, err := e.setupNetwork(ctx, r)
-	if err != nil {
-		return err
-	}
-	hosts, err := container.HostsFile(r.HostConfig.ExtraHosts, nc.HostsEntries)
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(c.Dir(), "hosts"), []byte(hosts)); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(c.Dir(), "resolv.conf"), nc.ResolvConf); err != nil {
-		return err
-	}
-	_, err = e.store.update(r.ID, func(cur *record) error { cur.Networks = r.Networks; return nil })
-	return err
+	return e.rebuildNetwork(ctx, r, c.Dir())
 }
 
 // writeFileAtomic replaces path with b (temp file, fsync, rename).

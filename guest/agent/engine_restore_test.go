@@ -4,7 +4,10 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,4 +97,50 @@ func TestLiveRestore(t *testing.T) {
 	if st := h.inspect(ctx, id).State; st.Status != "exited" {
 		t.Errorf("after stop: %s", st.Status)
 	}
+}
+
+// TestRestoreAfterMachineRestart simulates a reboot while no agent runs:
+// the container's processes and network namespace are gone. The next agent
+// gives it a namespace again and its restart policy brings it back.
+func TestRestoreAfterMachineRestart(t *testing.T) {
+	env := newTestEnv(t)
+	h := env.start(t)
+	t.Cleanup(func() { h.cleanupAll() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h.loadImage(ctx, testImage, nil)
+	if _, err := h.nets.Create(ctx, &agentv1.CreateNetworkRequest{Name: "tnR", Subnet: "10.252.3.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	id := h.mustCreate(ctx, createOpts{name: "svc", cfg: sh("sleep 1000"),
+		hc: ctypes.HostConfig{NetworkMode: "tnR", RestartPolicy: ctypes.RestartPolicy{Name: "always"}}})
+	h.start(ctx, id)
+	pid := h.inspect(ctx, id).State.Pid
+	h.close()
+
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill container: %v", err)
+	}
+	waitFor(t, "the container process to go", func() bool { return syscall.Kill(pid, 0) != nil })
+	if err := removeNetns(filepath.Join(env.dataDir, "netns", id)); err != nil {
+		t.Fatal(err)
+	}
+
+	h = env.start(t)
+	waitFor(t, "the container to run again", func() bool {
+		st := h.inspect(ctx, id).State
+		return st.Status == "running" && st.Pid != pid
+	})
+	cfg, _ := json.Marshal(ctypes.ExecCreateRequest{Cmd: []string{"nslookup", "svc"}})
+	x, err := h.ctr.ExecCreate(ctx, &agentv1.ExecCreateRequest{Id: id, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ctr.ExecStart(ctx, &agentv1.ExecStartRequest{ExecId: x.ExecId, Detach: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "name resolution on the restored network", func() bool {
+		r, err := h.ctr.ExecInspect(ctx, &agentv1.ExecInspectRequest{ExecId: x.ExecId})
+		return err == nil && !r.Running && r.ExitCode == 0
+	})
 }
