@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
 	mtypes "github.com/moby/moby/api/types/mount"
@@ -219,5 +220,60 @@ func TestCommit(t *testing.T) {
 	}
 	if _, _, code := h.run(ctx, createOpts{cfg: ctypes.Config{Image: untagged.ImageId, Cmd: []string{"cat", "/tmp/new"}}}); code != 0 {
 		t.Errorf("run untagged commit by id: exit %d", code)
+	}
+}
+
+func TestAttachStdin(t *testing.T) {
+	h, ctx := setup(t)
+	id := h.mustCreate(ctx, createOpts{cfg: ctypes.Config{Image: testImage, Cmd: []string{"cat"}, OpenStdin: true, StdinOnce: true, AttachStdin: true}})
+	sid, conn := h.openData(ctx)
+	defer conn.Close()
+	if _, err := h.ctr.Attach(ctx, &agentv1.AttachContainerRequest{Id: id, StreamId: sid, Stdin: true, Stdout: true, Stderr: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.start(ctx, id)
+	if _, err := conn.Write([]byte("from stdin\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.(interface{ CloseWrite() error }).CloseWrite()
+	out, _, err := demux(conn)
+	if err != nil || out != "from stdin\n" {
+		t.Fatalf("echoed %q (%v)", out, err)
+	}
+	if w, err := h.ctr.Wait(ctx, &agentv1.WaitContainerRequest{Id: id}); err != nil || w.StatusCode != 0 {
+		t.Errorf("wait: %v %v", w, err)
+	}
+}
+
+func TestEvents(t *testing.T) {
+	h, ctx := setup(t)
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ev, err := h.sys.Events(ectx, &agentv1.EventsRequest{Types: []string{"container"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the subscription register
+	h.run(ctx, createOpts{name: "ev", cfg: sh("exit 2")})
+	if _, err := h.ctr.Remove(ctx, &agentv1.RemoveContainerRequest{Id: "ev"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"create", "start", "die", "destroy"}
+	var got []string
+	for len(got) < len(want) {
+		e, err := ev.Recv()
+		if err != nil {
+			t.Fatalf("events so far %v: %v", got, err)
+		}
+		if e.Attributes["name"] != "ev" {
+			continue
+		}
+		got = append(got, e.Action)
+		if e.Action == "die" && e.Attributes["exitCode"] != "2" {
+			t.Errorf("die event exitCode %q", e.Attributes["exitCode"])
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("events %v, want %v", got, want)
 	}
 }
