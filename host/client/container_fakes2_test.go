@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
@@ -60,7 +62,10 @@ func (f *fakeContainers) List(ctx context.Context, r *agentv1.ListContainersRequ
 		if _, ok := f.byRef[ct.id]; !ok || (!r.All && ct.state != "running" && ct.state != "paused") {
 			continue
 		}
-		out = append(out, &agentv1.ContainerSummary{Id: ct.id, Names: []string{"/" + ct.name}, Image: ct.image, State: ct.state, Status: ct.state})
+		out = append(out, &agentv1.ContainerSummary{
+			Id: ct.id, Names: []string{"/" + ct.name}, Image: ct.image, State: ct.state, Status: ct.state,
+			Command: ct.image, Created: timestamppb.New(time.Now().Add(-3*time.Minute - time.Second)),
+		})
 	}
 	return &agentv1.ListContainersResponse{Containers: out}, nil
 }
@@ -324,6 +329,17 @@ func (f *fakeNetworks) List(ctx context.Context, r *agentv1.ListNetworksRequest)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return &agentv1.ListNetworksResponse{Networks: f.nets}, nil
+}
+
+func (f *fakeNetworks) Inspect(ctx context.Context, r *agentv1.InspectNetworkRequest) (*agentv1.InspectNetworkResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.nets {
+		if n.Name == r.Id || n.Id == r.Id {
+			return &agentv1.InspectNetworkResponse{Json: []byte(`{"Name":"` + n.Name + `","Id":"` + n.Id + `","Driver":"bridge"}`)}, nil
+		}
+	}
+	return nil, grpcErr(errdefs.ErrNotFound, "network %s not found", r.Id)
 }
 
 func (f *fakeNetworks) Remove(ctx context.Context, r *agentv1.RemoveNetworkRequest) (*emptypb.Empty, error) {
