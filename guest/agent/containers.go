@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"time"
 
 	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -286,8 +285,6 @@ func (s *containersService) CopyTo(ctx context.Context, req *agentv1.CopyRequest
 func (s *containersService) Prune(ctx context.Context, req *agentv1.PruneRequest) (*agentv1.PruneResponse, error) {
 	return s.e.prune(ctx, req.Filters)
 }
-
-var _ = time.Second
 
 func (s *containersService) List(ctx context.Context, req *agentv1.ListContainersRequest) (*agentv1.ListContainersResponse, error) {
 	return s.e.list(ctx, req)

@@ -4,10 +4,8 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -163,6 +161,9 @@ func (e *engine) start(ctx context.Context, ref string) error {
 			a.fail()
 		}
 		return err
+	}
+	if cs := r.HostConfig.ConsoleSize; r.Config.Tty && cs[0] > 0 && cs[1] > 0 {
+		_ = c.Resize(ctx, uint16(cs[1]), uint16(cs[0])) // docker's [height, width]
 	}
 	e.serveAttaches(r, attaches, streams)
 	return nil
@@ -352,6 +353,3 @@ func (e *engine) autoRemoved(ctx context.Context, id string) {
 	}
 	e.forget(ctx, r, true)
 }
-
-var errNotRunning = errors.New("not running")
-var _ = syscall.SIGKILL

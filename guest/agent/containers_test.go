@@ -183,3 +183,36 @@ func isConflict(err error) bool {
 	err = errgrpc.ToNative(err)
 	return errdefs.IsConflict(err) || errdefs.IsFailedPrecondition(err)
 }
+
+func TestPruneAndUsage(t *testing.T) {
+	h, ctx := setup(t)
+	vols := agentv1.NewTTRPCVolumesClient(h.cl)
+	for i := 0; i < 2; i++ {
+		h.mustCreate(ctx, createOpts{cfg: sh("true"), hc: ctypes.HostConfig{Binds: []string{"used:/v"}}})
+		h.run(ctx, createOpts{cfg: sh("true")})
+	}
+	running := h.mustCreate(ctx, createOpts{cfg: sh("sleep 1000")})
+	if _, err := h.ctr.Start(ctx, &agentv1.ContainerRequest{Id: running}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.imgs.Remove(ctx, &agentv1.RemoveImageRequest{Ref: testImage}); err == nil {
+		t.Errorf("rmi removed an image containers use")
+	}
+	if _, err := vols.Remove(ctx, &agentv1.RemoveVolumeRequest{Name: "used"}); err == nil {
+		t.Errorf("volume rm removed a volume containers use")
+	}
+	resp, err := h.ctr.Prune(ctx, &agentv1.PruneRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Deleted) != 4 { // two created, two exited
+		t.Errorf("pruned %v, want 4 containers", resp.Deleted)
+	}
+	l, err := h.ctr.List(ctx, &agentv1.ListContainersRequest{All: true})
+	if err != nil || len(l.Containers) != 1 || l.Containers[0].Id != running {
+		t.Errorf("after prune: %v %v", l, err)
+	}
+	if _, err := vols.Remove(ctx, &agentv1.RemoveVolumeRequest{Name: "used"}); err != nil {
+		t.Errorf("volume rm after its containers went: %v", err)
+	}
+}
