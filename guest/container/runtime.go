@@ -26,9 +26,9 @@ func WithCrun(path string) Option { return func(o *options) { o.crun = path } }
 // WithCrunRoot sets crun's state directory (default /run/berth/crun).
 func WithCrunRoot(dir string) Option { return func(o *options) { o.crunRoot = dir } }
 
-// WithShim sets the command that runs a shim; the state dir is appended.
-// The default is the running executable with the argument "shim", so the
-// program's main must dispatch `shim DIR` to RunShim.
+// WithShim sets the command that runs a shim; the argument "-" is
+// appended. The default is the running executable with the argument
+// "shim", so the program's main must dispatch `shim -` to RunShim.
 func WithShim(path string, args ...string) Option {
 	return func(o *options) { o.shim = append([]string{path}, args...) }
 }
