@@ -10,6 +10,8 @@ import (
 	"go/types"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 )
 
 // Options say what to check.
@@ -25,6 +27,7 @@ type Options struct {
 
 // Check type-checks the package in o.Dir and returns its type errors; err
 // is set when the check itself could not run (a package not found, ...).
+// Calls are not safe to run concurrently (dependencies are cached).
 func Check(o Options) (typeErrs []error, err error) {
 	ctx := build.Default
 	ctx.GOOS, ctx.GOARCH, ctx.CgoEnabled = o.GOOS, o.GOARCH, true
@@ -32,7 +35,7 @@ func Check(o Options) (typeErrs []error, err error) {
 	if err != nil {
 		return nil, err
 	}
-	imp := &importer{ctx: ctx, fset: token.NewFileSet(), pkgs: map[string]*types.Package{}}
+	imp := importerFor(ctx)
 	bp, err := ctx.ImportDir(dir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Dir, err)
@@ -42,11 +45,85 @@ func Check(o Options) (typeErrs []error, err error) {
 		return nil, err
 	}
 	conf := imp.config(dir, func(e error) { typeErrs = append(typeErrs, e) })
-	_, _ = conf.Check(bp.ImportPath, imp.fset, files, nil)
-	return typeErrs, nil
+	info := &types.Info{Uses: map[*ast.Ident]types.Object{}}
+	_, _ = conf.Check(bp.ImportPath, imp.fset, files, info)
+	return append(typeErrs, uncheckable(imp.fset, info)...), nil
 }
 
-// importer type-checks imported packages from source, for ctx.
+// vzModule is the import path prefix of the vz module.
+const vzModule = "github.com/Code-Hex/vz/"
+
+// uncheckable reports every vz object the package uses whose type is
+// invalid: cgo types that FakeImportC cannot see would make calls to it
+// unchecked, so such a use is an error rather than a silent pass.
+func uncheckable(fset *token.FileSet, info *types.Info) []error {
+	var errs []error
+	for id, obj := range info.Uses {
+		if obj.Pkg() == nil || !strings.HasPrefix(obj.Pkg().Path(), vzModule) {
+			continue
+		}
+		if hasInvalid(obj.Type(), map[types.Type]bool{}) {
+			errs = append(errs, fmt.Errorf("%s: %s.%s has a type vzcheck cannot see (cgo); its use is unchecked",
+				fset.Position(id.Pos()), obj.Pkg().Name(), obj.Name()))
+		}
+	}
+	return errs
+}
+
+// hasInvalid tells whether t mentions the invalid type, looking through
+// signatures, pointers, slices, maps, arrays and channels (not into the
+// fields of named types, which callers do not touch).
+func hasInvalid(t types.Type, seen map[types.Type]bool) bool {
+	if t == nil || seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t := t.(type) {
+	case *types.Basic:
+		return t.Kind() == types.Invalid
+	case *types.Pointer:
+		return hasInvalid(t.Elem(), seen)
+	case *types.Slice:
+		return hasInvalid(t.Elem(), seen)
+	case *types.Array:
+		return hasInvalid(t.Elem(), seen)
+	case *types.Chan:
+		return hasInvalid(t.Elem(), seen)
+	case *types.Map:
+		return hasInvalid(t.Key(), seen) || hasInvalid(t.Elem(), seen)
+	case *types.Signature:
+		return hasInvalid(t.Params(), seen) || hasInvalid(t.Results(), seen)
+	case *types.Tuple:
+		for i := 0; i < t.Len(); i++ {
+			if hasInvalid(t.At(i).Type(), seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// importers caches the dependencies type-checked for each GOOS/GOARCH, so
+// that checking several variants of a package (tests) loads them once.
+var (
+	importersMu sync.Mutex
+	importers   = map[string]*importer{}
+)
+
+func importerFor(ctx build.Context) *importer {
+	importersMu.Lock()
+	defer importersMu.Unlock()
+	key := ctx.GOOS + "/" + ctx.GOARCH
+	if im, ok := importers[key]; ok {
+		return im
+	}
+	im := &importer{ctx: ctx, fset: token.NewFileSet(), pkgs: map[string]*types.Package{}}
+	importers[key] = im
+	return im
+}
+
+// importer type-checks imported packages from source, for ctx. It is not
+// safe for concurrent use.
 type importer struct {
 	ctx  build.Context
 	fset *token.FileSet

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"go/types"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,29 @@ func TestCheckCatchesWrongCalls(t *testing.T) {
 func TestCheckMissingPackage(t *testing.T) {
 	if _, err := Check(Options{Dir: "does-not-exist", GOOS: "darwin", GOARCH: "arm64"}); err == nil {
 		t.Errorf("Check of a missing dir succeeded")
+	}
+}
+
+func TestHasInvalid(t *testing.T) {
+	invalid := types.Typ[types.Invalid]
+	tests := []struct {
+		name string
+		typ  types.Type
+		want bool
+	}{
+		{"int", types.Typ[types.Int], false},
+		{"invalid", invalid, true},
+		{"pointer to invalid", types.NewPointer(invalid), true},
+		{"func returning invalid", types.NewSignatureType(nil, nil, nil, nil,
+			types.NewTuple(types.NewVar(0, nil, "", invalid)), false), true},
+		{"func of ints", types.NewSignatureType(nil, nil, nil,
+			types.NewTuple(types.NewVar(0, nil, "", types.Typ[types.Int])), nil, false), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hasInvalid(tt.typ, map[types.Type]bool{}); got != tt.want {
+				t.Errorf("hasInvalid = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
