@@ -26,7 +26,8 @@ build() { # goos goarch cgo
   host=$(go env GOOS)/$(go env GOARCH)
   bin=$out/$exe
   if [ "$goos/$goarch" != "$host" ]; then bin=$DIST/.host-berth; go build -o "$bin" ./cmd/berth; fi
-  for sh in bash zsh fish powershell; do "$bin" completion $sh > "$out/completions/berth.$sh"; done
+  for sh in bash zsh fish; do "$bin" completion $sh > "$out/completions/berth.$sh"; done
+  "$bin" completion powershell > "$out/completions/berth.ps1"
   if [ "$goos" = windows ]; then (cd "$DIST" && zip -qr "$name.zip" "$name"); else tar -C "$DIST" -czf "$DIST/$name.tar.gz" "$name"; fi
   echo "built $DIST/$name"
 }
