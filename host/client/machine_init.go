@@ -11,11 +11,13 @@ import (
 )
 
 type machineInitOptions struct {
-	driver   string
-	cpus     int
-	memory   string
-	disk     string
-	insecure []string
+	driver     string
+	cpus       int
+	memory     string
+	disk       string
+	insecure   []string
+	shares     []string
+	forwardAll bool
 }
 
 func (c *cli) newMachineInitCommand() *cobra.Command {
@@ -38,6 +40,8 @@ func (c *cli) newMachineInitCommand() *cobra.Command {
 	f.StringVar(&o.memory, "memory", units.BytesSize(machine.DefaultMemory), "memory size, e.g. 4GiB (VM drivers)")
 	f.StringVar(&o.disk, "disk", units.BytesSize(machine.DefaultDisk), "data disk size, e.g. 100GiB (VM drivers)")
 	f.StringArrayVar(&o.insecure, "insecure-registry", nil, "registry that may be reached over plain HTTP (repeatable)")
+	f.StringArrayVar(&o.shares, "share", nil, "host folder to share into the machine at the same path, beside the OS's defaults (repeatable)")
+	f.BoolVar(&o.forwardAll, "forward-all", false, "also forward to localhost the ports that processes in --network host containers listen on")
 	return cmd
 }
 
@@ -54,6 +58,10 @@ func (o machineInitOptions) config(name string) (machine.Config, error) {
 	if o.cpus < 1 {
 		return cfg, fmt.Errorf("invalid --cpus %d: must be at least 1", o.cpus)
 	}
+	if cfg.Shares, err = shareFlags(o.shares); err != nil {
+		return cfg, err
+	}
+	cfg.ForwardAll = o.forwardAll
 	return cfg, nil
 }
 
