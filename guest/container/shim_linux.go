@@ -146,7 +146,10 @@ func (s *shim) create(ctx context.Context) error {
 		return fmt.Errorf("become subreaper: %w", err)
 	}
 	os.Remove(shimSocket(s.dir))
-	if s.ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: shimSocket(s.dir), Net: "unix"}); err != nil {
+	if err = withSocketPath(shimSocket(s.dir), func(p string) (err error) {
+		s.ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+		return err
+	}); err != nil {
 		return fmt.Errorf("shim socket: %w", err)
 	}
 	logPath := filepath.Join(s.dir, "crun.log")

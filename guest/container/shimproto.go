@@ -70,7 +70,11 @@ var errShimGone = errors.New("container process is not running")
 // returned connection is open only for attach (nil otherwise).
 func shimCall(ctx context.Context, dir string, req shimRequest) (shimResponse, net.Conn, error) {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", shimSocket(dir))
+	var conn net.Conn
+	err := withSocketPath(shimSocket(dir), func(p string) (err error) {
+		conn, err = d.DialContext(ctx, "unix", p)
+		return err
+	})
 	if err != nil {
 		return shimResponse{}, nil, fmt.Errorf("%w: %w", errShimGone, errdefs.ErrNotFound)
 	}
