@@ -73,7 +73,7 @@ func (c *cli) doctor(ctx context.Context) error {
 	info := d.checkDaemon(ctx, m, err)
 	d.checkClock(info)
 	d.checkShares(f, info)
-	d.line(checkWarn, "port forwarding", "self-test not available yet (the agent has no loopback probe stream); publish a port and curl it to check by hand")
+	d.checkForwards(ctx, m, info != nil)
 	if d.fails > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("berth doctor: %d check(s) failed", d.fails)}
 	}

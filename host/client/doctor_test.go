@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/host/forward"
 	"github.com/berth-dev/berth/host/internal/testbin"
 	"github.com/berth-dev/berth/host/internal/testenv"
 	"github.com/berth-dev/berth/host/machine"
@@ -37,7 +40,7 @@ func TestDoctorStoppedMachine(t *testing.T) {
 		`[fail] machine daemon: machine "dr" is stopped; start it: berth machine start dr`,
 		"[warn] clock: not checked",
 		"[ok] folder shares: not needed",
-		"[warn] port forwarding: self-test not available yet",
+		"[warn] port forwarding: not checked: the machine is not running",
 	} {
 		if !strings.Contains(out.String(), want+"") {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -117,9 +120,72 @@ func TestDoctorRunningNative(t *testing.T) {
 		`[ok] machine daemon: machine "dr" answers (agent `,
 		"[ok] clock: in step with the host",
 		"[ok] folder shares: not needed",
+		"[ok] port forwarding: no published TCP ports to test",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestProbeTCP(t *testing.T) {
+	listen := func(t *testing.T, serve func(net.Conn)) string {
+		t.Helper()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go serve(c)
+			}
+		}()
+		return l.Addr().String()
+	}
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	tests := []struct {
+		name string
+		addr func(t *testing.T) string
+		want string // "" = reached
+	}{
+		{"answers", func(t *testing.T) string {
+			return listen(t, func(c net.Conn) { c.Write([]byte("hi")); <-hold; c.Close() })
+		}, ""},
+		{"stays open", func(t *testing.T) string { return listen(t, func(c net.Conn) { <-hold; c.Close() }) }, ""},
+		{"closed at once", func(t *testing.T) string { return listen(t, func(c net.Conn) { c.Close() }) }, "closed the connection at once"},
+		{"nothing listens", func(t *testing.T) string {
+			l, _ := net.Listen("tcp", "127.0.0.1:0")
+			a := l.Addr().String()
+			l.Close()
+			return a
+		}, "cannot connect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := probeTCP(context.Background(), tt.addr(t))
+			if tt.want == "" && err != nil {
+				t.Errorf("probeTCP = %v, want reached", err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("probeTCP = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestForwardAddr(t *testing.T) {
+	f := forward.Forward{Binding: forward.Binding{Proto: forward.TCP, HostPort: 8080}}
+	if got := forwardAddr(f); got != "127.0.0.1:8080" {
+		t.Errorf("forwardAddr(any) = %q", got)
+	}
+	f.HostIP = netip.MustParseAddr("::1")
+	if got := forwardAddr(f); got != "[::1]:8080" {
+		t.Errorf("forwardAddr(::1) = %q", got)
 	}
 }
