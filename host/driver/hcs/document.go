@@ -133,10 +133,11 @@ type Plan9Share struct {
 }
 
 // Security descriptors: everyone may bind (the guest listens or the host
-// does), only SYSTEM, administrators and the owner connect.
+// does); only SYSTEM, administrators, Hyper-V administrators (S-1-5-32-578,
+// the group a non-elevated berth user is in) and the owner connect.
 const (
 	sddlBindAll    = "D:P(A;;FA;;;WD)"
-	sddlConnectOwn = "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;OW)"
+	sddlConnectOwn = "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;S-1-5-32-578)(A;;FA;;;OW)"
 )
 
 // Constants of the VM.

@@ -238,11 +238,11 @@ func (d *Driver) listenConsole() error {
 	return nil
 }
 
-// watch polls the VM's state until it is no longer running.
+// watch polls the VM's state until it has stopped (or is gone).
 func (d *Driver) watch(sys *system, done chan struct{}, exited chan<- error) {
 	for {
 		st, err := sys.state()
-		if err != nil || st != "Running" {
+		if err != nil || st == "Stopped" {
 			break
 		}
 		time.Sleep(pollEvery)
