@@ -147,7 +147,6 @@ const (
 	// scsiController is the data disk's controller (a fixed GUID, as hcsshim uses).
 	scsiController = "df6d0690-79e5-55b6-a5ec-c1e2f77d580a"
 	owner          = "berth"
-	guestConsole   = "ttyS0,115200"
 )
 
 // Input is what the document is built from.
@@ -169,6 +168,9 @@ type Input struct {
 	// Net is the guest's static network configuration for the kernel
 	// command line ("192.168.240.5/20,192.168.240.1"), from the endpoint.
 	Net string
+	// GOARCH is the host's (and the kernel's) architecture: the console is
+	// a 8250 UART (ttyS0) on amd64 and a PL011 (ttyAMA0) on arm64.
+	GOARCH string
 	// GuestDials asks the agent to dial the host (transport.GuestDials).
 	GuestDials bool
 	// HostCPUs and HostMemory bound CPUs and MemoryBytes; zero skips.
@@ -267,7 +269,12 @@ func plan9Shares(in []share.Share, drives []string) (out []Plan9Share, mounts []
 // Plan 9 shares (port:aname=mount,... ; the guest dials the host on the
 // port and mounts with trans=fd) and the network.
 func cmdline(in Input, mounts []string) string {
-	extra := []string{"8250_core.nr_uarts=1", "initcall_blacklist=virtio_vsock_init", "pci=off"}
+	console := "ttyS0,115200"
+	extra := []string{"8250_core.nr_uarts=1"}
+	if in.GOARCH == "arm64" {
+		console, extra = "ttyAMA0,115200", nil
+	}
+	extra = append(extra, "initcall_blacklist=virtio_vsock_init", "pci=off")
 	if len(mounts) > 0 {
 		extra = append(extra, fmt.Sprintf("berth.plan9=%d:%s", Plan9Port, strings.Join(mounts, ",")))
 	}
@@ -277,5 +284,5 @@ func cmdline(in Input, mounts []string) string {
 	if in.Net != "" {
 		extra = append(extra, "berth.net="+in.Net)
 	}
-	return bootimage.Cmdline(guestConsole, extra...)
+	return bootimage.Cmdline(console, extra...)
 }

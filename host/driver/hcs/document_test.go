@@ -24,7 +24,7 @@ func baseInput() Input {
 		Disk:  `C:\Users\me\.berth\machines\default\disk.vhdx`, ConsolePipe: `\\.\pipe\berth-default-console`,
 		Shares: share.DefaultShares("windows", `C:\Users\me`), Drives: []string{"D", "C"},
 		Endpoint: "8f1b0c3e-1111-4a4a-9b9b-0123456789ab", MAC: "00-15-5D-01-02-03", Net: "172.28.16.5/20,172.28.16.1",
-		HostCPUs: 8, HostMemory: 16 << 30,
+		HostCPUs: 8, HostMemory: 16 << 30, GOARCH: "amd64",
 	}
 }
 
@@ -34,6 +34,7 @@ func TestBuildDocumentGolden(t *testing.T) {
 		mod  func(*Input)
 	}{
 		{"default", func(*Input) {}},
+		{"arm64-guest-dials", func(in *Input) { in.GOARCH, in.GuestDials = "arm64", true }},
 		{"no-network-one-folder", func(in *Input) {
 			in.Endpoint, in.MAC, in.Net = "", "", ""
 			in.Shares = []share.Share{{HostPath: `C:\src`, VMPath: "/src"}}
