@@ -87,7 +87,7 @@ func (d *Driver) input() (Input, error) {
 		Name: d.inst.Name, CPUs: d.inst.CPUs, MemoryBytes: d.inst.MemoryBytes, Image: img,
 		Disk: d.diskPath(), ConsolePipe: d.consolePipe(), Shares: d.f.Shares, Drives: drives(),
 		GuestDials: d.f.Direction == transport.GuestDials, GOARCH: runtime.GOARCH,
-		HostCPUs:   runtime.NumCPU(), HostMemory: hostMemory(),
+		HostCPUs: runtime.NumCPU(), HostMemory: hostMemory(),
 	}, nil
 }
 
