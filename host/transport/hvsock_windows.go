@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/Microsoft/go-winio"
@@ -58,18 +57,6 @@ func hvsockAddr(vmID, serviceID string) (*winio.HvsockAddr, error) {
 	return &winio.HvsockAddr{VMID: vm, ServiceID: svc}, nil
 }
 
-// HvsockAccept is the GuestDials direction: the host listens on (VMID,
-// ServiceID) and the guest connects to it; Dial hands out the next
-// connection the guest made. The guest keeps a few connections open
-// towards the host, and opens a new one each time one is taken.
-type HvsockAccept struct {
-	ln    net.Listener
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-	err   error
-}
-
 // ListenHvsock listens for the guest's connections to serviceID of vmID.
 func ListenHvsock(vmID, serviceID string) (*HvsockAccept, error) {
 	addr, err := hvsockAddr(vmID, serviceID)
@@ -80,46 +67,5 @@ func ListenHvsock(vmID, serviceID string) (*HvsockAccept, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on hvsock %s: %w", addr, err)
 	}
-	a := &HvsockAccept{ln: ln, conns: make(chan net.Conn), done: make(chan struct{})}
-	go a.accept()
-	return a, nil
-}
-
-func (a *HvsockAccept) accept() {
-	for {
-		c, err := a.ln.Accept()
-		if err != nil {
-			a.err = err
-			a.Close()
-			return
-		}
-		select {
-		case a.conns <- c:
-		case <-a.done:
-			c.Close()
-			return
-		}
-	}
-}
-
-// Dial returns the next connection the guest made, waiting until one
-// arrives, ctx ends or the listener is closed.
-func (a *HvsockAccept) Dial(ctx context.Context) (net.Conn, error) {
-	select {
-	case c := <-a.conns:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-a.done:
-		return nil, errkind.New(errdefs.ErrUnavailable, "hvsock listener closed")
-	}
-}
-
-// Close stops listening.
-func (a *HvsockAccept) Close() error {
-	a.once.Do(func() {
-		close(a.done)
-		a.ln.Close()
-	})
-	return nil
+	return NewAccept(ln), nil
 }
