@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 
 	"github.com/containerd/errdefs"
@@ -142,6 +143,56 @@ func forwardedSummaryPorts(ports []*agentv1.PortBinding, fws []forward.Forward) 
 	for _, f := range fws {
 		out = append(out, &agentv1.PortBinding{HostIp: f.HostIP.String(), HostPort: uint32(f.HostPort),
 			ContainerPort: uint32(f.ContainerPort), Proto: f.Proto})
+	}
+	return out
+}
+
+// withForwardedSummaries puts the real host addresses of the machine's
+// forwards into ps summaries; without an answer from the daemon the
+// summaries stay as the agent sent them.
+func (c *cli) withForwardedSummaries(ctx context.Context, a *agentConn, cts []*agentv1.ContainerSummary) {
+	m, ok := c.machineForwards(ctx, a)
+	if !ok {
+		return
+	}
+	for _, ct := range cts {
+		ct.Ports = forwardedSummaryPorts(ct.Ports, m[ct.Id])
+	}
+}
+
+// forwardedPorts is info's NetworkSettings.Ports with the real host
+// addresses of its forwards (see forwardedPortMap).
+func (c *cli) forwardedPorts(ctx context.Context, a *agentConn, info *container.InspectResponse) network.PortMap {
+	var ports network.PortMap
+	if info.NetworkSettings != nil {
+		ports = info.NetworkSettings.Ports
+	}
+	m, ok := c.machineForwards(ctx, a)
+	if !ok {
+		return ports
+	}
+	running := info.State != nil && info.State.Running
+	return forwardedPortMap(ports, running, m[info.ID])
+}
+
+// withForwardedInspect rewrites NetworkSettings.Ports of a container's
+// inspect document with the real host addresses. The agent marshals the
+// same docker type, so decoding and encoding it again keeps every field and
+// docker's field order. Documents it cannot read are returned unchanged.
+func (c *cli) withForwardedInspect(ctx context.Context, a *agentConn, raw []byte) []byte {
+	var info container.InspectResponse
+	if err := json.Unmarshal(raw, &info); err != nil || info.NetworkSettings == nil {
+		return raw
+	}
+	m, ok := c.machineForwards(ctx, a)
+	if !ok {
+		return raw
+	}
+	info.NetworkSettings.Ports = forwardedPortMap(info.NetworkSettings.Ports, info.State != nil && info.State.Running, m[info.ID])
+	out, err := json.Marshal(&info)
+	if err != nil {
+		log.G(ctx).WithError(err).Debug("inspect ports")
+		return raw
 	}
 	return out
 }
