@@ -23,6 +23,8 @@ type Options struct {
 	// Overlay adds or replaces files of the checked package: file name to
 	// source (tests feed wrong calls through it).
 	Overlay map[string]string
+	// Tests also checks the package's in-package _test.go files.
+	Tests bool
 }
 
 // Check type-checks the package in o.Dir and returns its type errors; err
@@ -39,6 +41,9 @@ func Check(o Options) (typeErrs []error, err error) {
 	bp, err := ctx.ImportDir(dir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Dir, err)
+	}
+	if o.Tests {
+		bp.GoFiles = append(bp.GoFiles, bp.TestGoFiles...)
 	}
 	files, err := imp.parse(bp, o.Overlay)
 	if err != nil {

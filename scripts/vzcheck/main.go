@@ -5,6 +5,8 @@
 // A call that does not match the API of the vz module in go.mod
 // (github.com/Code-Hex/vz/v3 v3.7.1) is a type error, and vzcheck exits 1.
 //
+// The package's in-package tests are checked too.
+//
 // Errors inside dependencies (cgo's C.* references, which FakeImportC
 // cannot type) are ignored; only the checked package must be clean.
 //
@@ -27,7 +29,7 @@ func main() {
 	}
 	failed := false
 	for _, arch := range strings.Split(*arches, ",") {
-		errs, err := Check(Options{Dir: dir, GOOS: "darwin", GOARCH: arch})
+		errs, err := Check(Options{Dir: dir, GOOS: "darwin", GOARCH: arch, Tests: true})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "vzcheck: %v\n", err)
 			os.Exit(2)
