@@ -24,6 +24,9 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
+	if runAsInit() {
+		return
+	}
 	if handled, code := hiddenMode(); handled {
 		os.Exit(code)
 	}
