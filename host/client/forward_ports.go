@@ -196,3 +196,16 @@ func (c *cli) withForwardedInspect(ctx context.Context, a *agentConn, raw []byte
 	}
 	return out
 }
+
+// syncForwards has the machine daemon bring the forwards of container ref
+// in line with it now, after a stop, kill or restart, so that they are
+// gone (or back) when the command returns, as with docker. A failure only
+// delays that: the daemon follows the agent's events as well.
+func (c *cli) syncForwards(ctx context.Context, a *agentConn, ref string) {
+	if a.dial == nil {
+		return
+	}
+	if _, err := machine.SyncForwards(ctx, a.dial, ref); err != nil {
+		log.G(ctx).WithError(err).Debugf("port forwards of %s", ref)
+	}
+}
