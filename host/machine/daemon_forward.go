@@ -57,9 +57,10 @@ const (
 	// hostPortsPoll is how often listening ports are read while --network
 	// host containers run with forward-all.
 	hostPortsPoll = 2 * time.Second
-	// eventsRetryMax bounds the wait between event subscriptions while the
-	// agent does not answer.
-	eventsRetryMax = 30 * time.Second
+	// eventsRetryFirst and eventsRetryMax bound the wait between event
+	// subscriptions while the agent does not answer.
+	eventsRetryFirst = 100 * time.Millisecond
+	eventsRetryMax   = 5 * time.Second
 )
 
 // portManager owns the machine's Forwarder and keeps it in step.
@@ -226,10 +227,11 @@ func sortBindings(bs []forward.Binding) {
 // reconciling every time the subscription starts (daemon start, agent
 // restart) and syncing the container of every event.
 func (pm *portManager) Follow(ctx context.Context) {
-	wait := 100 * time.Millisecond
+	wait := eventsRetryFirst
 	for ctx.Err() == nil {
-		started := time.Now()
+		subscribed := false
 		err := pm.src.Events(ctx, func() {
+			subscribed = true
 			if err := pm.Reconcile(ctx); err != nil {
 				log.G(ctx).WithError(err).Warn("restoring port forwards")
 			}
@@ -244,8 +246,8 @@ func (pm *portManager) Follow(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(started) > eventsRetryMax {
-			wait = 100 * time.Millisecond
+		if subscribed {
+			wait = eventsRetryFirst // the agent went away: it is probably restarting
 		}
 		log.G(ctx).WithError(err).Debug("agent events ended; subscribing again")
 		select {
