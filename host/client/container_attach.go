@@ -117,6 +117,7 @@ func startError(err error) error {
 		strings.Contains(msg, "system cannot find the file specified"):
 		return withExitCode(127, err)
 	case strings.Contains(msg, "permission denied"),
+		strings.Contains(msg, "is a directory"), // crun's word for runc's permission denied
 		strings.Contains(msg, "cannot execute binary file"):
 		return withExitCode(126, err)
 	}

@@ -151,6 +151,7 @@ func TestRunStartErrorExitCodes(t *testing.T) {
 	}{
 		{`exec: "nope": executable file not found in $PATH`, 127},
 		{`exec: "/etc": permission denied`, 126},
+		{`exec: "/tmp": is a directory`, 126},
 		{"cgroup setup failed", 125},
 	} {
 		t.Run(tc.msg, func(t *testing.T) {
