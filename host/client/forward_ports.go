@@ -33,7 +33,13 @@ func (c *cli) startContainer(ctx context.Context, a *agentConn, ref string) erro
 	}
 	running := info.State != nil && info.State.Running
 	if len(bs) > 0 && !running {
-		if err := forward.Probe(ctx, bs); err != nil {
+		var opts []forward.Option
+		if a.machine != nil {
+			if addrs, err := a.machine.Config.DefaultForwardAddrs(); err == nil {
+				opts = append(opts, forward.WithDefaultAddrs(addrs...))
+			}
+		}
+		if err := forward.Probe(ctx, bs, opts...); err != nil {
 			return portError(info, err)
 		}
 	}

@@ -18,6 +18,7 @@ type machineInitOptions struct {
 	insecure   []string
 	shares     []string
 	forwardAll bool
+	addresses  []string
 }
 
 func (c *cli) newMachineInitCommand() *cobra.Command {
@@ -41,6 +42,7 @@ func (c *cli) newMachineInitCommand() *cobra.Command {
 	f.StringVar(&o.disk, "disk", units.BytesSize(machine.DefaultDisk), "data disk size, e.g. 100GiB (VM drivers)")
 	f.StringArrayVar(&o.insecure, "insecure-registry", nil, "registry that may be reached over plain HTTP (repeatable)")
 	f.StringArrayVar(&o.shares, "share", nil, "host folder to share into the machine at the same path, beside the OS's defaults (repeatable)")
+	f.StringArrayVar(&o.addresses, "forward-address", nil, "host address published ports listen on when -p gives none (repeatable; default 127.0.0.1 and ::1)")
 	f.BoolVar(&o.forwardAll, "forward-all", false, "also forward to localhost the ports that processes in --network host containers listen on")
 	return cmd
 }
@@ -62,6 +64,10 @@ func (o machineInitOptions) config(name string) (machine.Config, error) {
 		return cfg, err
 	}
 	cfg.ForwardAll = o.forwardAll
+	cfg.ForwardAddresses = o.addresses
+	if _, err := cfg.DefaultForwardAddrs(); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 

@@ -66,3 +66,24 @@ func TestMachineSharesRefuseOutside(t *testing.T) {
 		t.Fatal("no extra shares should leave the resolver's defaults")
 	}
 }
+
+func TestMachineInitForwardFlags(t *testing.T) {
+	dir := t.TempDir()
+	o := machineInitOptions{cpus: 1, memory: "1GiB", disk: "2GiB", shares: []string{dir}, forwardAll: true, addresses: []string{"0.0.0.0"}}
+	cfg, err := o.config("m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _ := filepath.EvalSymlinks(dir)
+	if len(cfg.Shares) != 1 || cfg.Shares[0] != real || !cfg.ForwardAll || len(cfg.ForwardAddresses) != 1 {
+		t.Fatalf("config %+v", cfg)
+	}
+	o.shares = []string{filepath.Join(dir, "missing")}
+	if _, err := o.config("m"); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing share: %v", err)
+	}
+	o.shares, o.addresses = nil, []string{"nope"}
+	if _, err := o.config("m"); err == nil || !strings.Contains(err.Error(), `invalid forward address "nope"`) {
+		t.Fatalf("bad address: %v", err)
+	}
+}

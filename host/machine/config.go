@@ -50,8 +50,12 @@ type Config struct {
 	Shares []string `json:"shares,omitempty"`
 	// ForwardAll also forwards the ports that processes in --network host
 	// containers listen on (berth machine init --forward-all).
-	ForwardAll bool      `json:"forwardAll,omitempty"`
-	Created    time.Time `json:"created"`
+	ForwardAll bool `json:"forwardAll,omitempty"`
+	// ForwardAddresses are the host addresses a published port without
+	// an address listens on (127.0.0.1 and ::1 when empty; 0.0.0.0 and ::
+	// publish on every interface). An address in -p wins.
+	ForwardAddresses []string  `json:"forwardAddresses,omitempty"`
+	Created          time.Time `json:"created"`
 }
 
 // ValidateName checks that name can name a machine.

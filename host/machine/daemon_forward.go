@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/berth-dev/berth/host/forward"
+	"github.com/berth-dev/berth/host/internal/errkind"
 )
 
 // The machine daemon keeps the host's port forwards equal to what the
@@ -396,6 +397,11 @@ func (dm *daemon) newPortManager(ctx context.Context) *portManager {
 	if !feat.VM && feat.SameFilesystem {
 		opts = append(opts, forward.WithHandoff(forward.UnixHandoff(dm.d.DialAgent)))
 	}
+	addrs, err := dm.m.Config.DefaultForwardAddrs()
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("using the default forward addresses")
+	}
+	opts = append(opts, forward.WithDefaultAddrs(addrs...))
 	f := forward.New(forward.StreamDialer(dm.d.DialAgent), opts...)
 	all := dm.m.Config.ForwardAll
 	if all && !feat.VM {
@@ -403,4 +409,18 @@ func (dm *daemon) newPortManager(ctx context.Context) *portManager {
 		all = false
 	}
 	return newPortManager(ctx, agentSource{dial: dm.d.DialAgent}, f, all)
+}
+
+// DefaultForwardAddrs parses ForwardAddresses; nil means the Forwarder's
+// defaults (127.0.0.1 and ::1).
+func (c Config) DefaultForwardAddrs() ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range c.ForwardAddresses {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, errkind.New(errdefs.ErrInvalidArgument, "machine %q: invalid forward address %q", c.Name, s)
+		}
+		out = append(out, a.Unmap())
+	}
+	return out, nil
 }

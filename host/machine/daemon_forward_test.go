@@ -304,3 +304,30 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestDefaultForwardAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []string
+		want string
+		bad  bool
+	}{
+		{name: "none", want: "[]"},
+		{name: "all interfaces", in: []string{"0.0.0.0", "::"}, want: "[0.0.0.0 ::]"},
+		{name: "mapped", in: []string{"::ffff:127.0.0.1"}, want: "[127.0.0.1]"},
+		{name: "bad", in: []string{"localhost"}, bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Config{Name: "m", ForwardAddresses: tc.in}.DefaultForwardAddrs()
+			if tc.bad {
+				if !errdefs.IsInvalidArgument(err) {
+					t.Fatalf("got %v, want an invalid argument error", err)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(got) != tc.want {
+				t.Fatalf("got %v %v, want %s", got, err, tc.want)
+			}
+		})
+	}
+}
