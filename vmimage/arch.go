@@ -36,13 +36,19 @@ func lookupArch(a string) (archInfo, error) {
 // need; the build fails when one is missing. Their dependencies are added
 // from the kernel's module metadata.
 var RequiredModules = []string{
+	// first: libcrc32c and ext4 look up the "crc32c" algorithm when they
+	// load or mount, and modules.dep cannot name it (a soft dependency on
+	// an alias)
+	"crc32c_generic",
 	// virtio devices (qemu, vz)
 	"virtio_pci", "virtio_blk", "virtio_net", "virtio_console", "virtio_rng",
 	"vmw_vsock_virtio_transport", "virtiofs", "9p", "9pnet_virtio", "9pnet_fd",
 	// the engine: overlay snapshots, bridges, veth, NAT, the data disk
 	"overlay", "bridge", "br_netfilter", "veth", "tun",
+	// vishvananda/netlink handles open route, xfrm and netfilter sockets
+	"xfrm_user",
 	"nf_tables", "nft_chain_nat", "nft_masq", "nft_ct", "nft_nat",
-	"ext4", "crc32c_generic",
+	"ext4",
 }
 
 // OptionalModules are added when the kernel has them (some exist on one

@@ -43,7 +43,7 @@ func waitDevice(dev string, d time.Duration) bool {
 }
 
 // mountDataDisk formats dev as ext4 when it holds no file system yet
-// (first boot) and mounts it at dir with discard, so deleted data gives
+// (first boot; no discard pass, a new disk file is all holes) and mounts it at dir with discard, so deleted data gives
 // space back to the host's sparse disk file. Without the disk the data
 // dir stays on the root tmpfs (state is then lost at power off).
 func mountDataDisk(r *reaper, dev, dir string) error {
@@ -59,7 +59,9 @@ func mountDataDisk(r *reaper, dev, dir string) error {
 	}
 	if !ok {
 		logf("formatting data disk %s (ext4, first boot)", dev)
-		cmd := exec.Command("/sbin/mkfs.ext4", "-q", "-F", "-L", "berth-data", "-E", "discard,lazy_itable_init=1,lazy_journal_init=1", dev)
+		start := time.Now()
+		defer func() { logf("formatted %s in %s", dev, time.Since(start).Round(time.Millisecond)) }()
+		cmd := exec.Command("/sbin/mkfs.ext4", "-q", "-F", "-L", "berth-data", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", dev)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 		ws, err := r.run(cmd)
 		if err != nil {

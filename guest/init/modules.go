@@ -14,8 +14,9 @@ func moduleName(p string) string {
 }
 
 // loadOrder reads modules.dep and returns the module paths in an order
-// where every module comes after the modules it depends on, each once.
-func loadOrder(r io.Reader) ([]string, error) {
+// where every module comes after the modules it depends on, each once,
+// and each module's dependencies.
+func loadOrder(r io.Reader) ([]string, map[string][]string, error) {
 	deps := map[string][]string{}
 	var lines []string
 	sc := bufio.NewScanner(r)
@@ -26,14 +27,14 @@ func loadOrder(r io.Reader) ([]string, error) {
 		}
 		p, rest, ok := strings.Cut(l, ":")
 		if !ok {
-			return nil, fmt.Errorf("modules.dep line %d: no ':' in %q", n, l)
+			return nil, nil, fmt.Errorf("modules.dep line %d: no ':' in %q", n, l)
 		}
 		p = strings.TrimSpace(p)
 		deps[p] = strings.Fields(rest)
 		lines = append(lines, p)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []string
 	state := map[string]int{}
@@ -57,8 +58,8 @@ func loadOrder(r io.Reader) ([]string, error) {
 	}
 	for _, p := range lines {
 		if err := visit(p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return out, nil
+	return out, deps, nil
 }

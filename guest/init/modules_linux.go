@@ -28,24 +28,43 @@ func loadModules() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	order, err := loadOrder(f)
+	order, deps, err := loadOrder(f)
 	f.Close()
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	var errs []error
+	absent := map[string]bool{} // modules whose hardware is not there
 	for _, p := range order {
 		if _, err := os.Stat("/sys/module/" + moduleName(p)); err == nil {
 			continue
 		}
-		if err := finit(filepath.Join(dir, p)); err != nil {
-			errs = append(errs, err)
+		if needsAbsent(deps[p], absent) {
+			absent[p] = true
 			continue
 		}
-		n++
+		err := finit(filepath.Join(dir, p))
+		switch {
+		case errors.Is(err, unix.ENODEV):
+			// Hyper-V modules outside Hyper-V, crc32c-intel without SSE4.2.
+			absent[p] = true
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			n++
+		}
 	}
 	return n, errors.Join(errs...)
+}
+
+func needsAbsent(deps []string, absent map[string]bool) bool {
+	for _, d := range deps {
+		if absent[d] {
+			return true
+		}
+	}
+	return false
 }
 
 func finit(p string) error {
