@@ -42,6 +42,8 @@ func (s *stdioSession) copy(ctx context.Context, conn net.Conn) error {
 			return err
 		case err := <-inDone:
 			if errors.Is(err, errDetached) {
+				conn.Close() // and let the output copy end before returning
+				<-outDone
 				return errDetached
 			}
 			if err != nil {
@@ -49,6 +51,8 @@ func (s *stdioSession) copy(ctx context.Context, conn net.Conn) error {
 			}
 			inDone = nil // keep waiting for the output to end
 		case <-ctx.Done():
+			conn.Close()
+			<-outDone
 			return ctx.Err()
 		}
 	}
