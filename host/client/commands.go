@@ -17,4 +17,5 @@ func (c *cli) addCommands(root *cobra.Command) {
 		c.newSaveCommand(),
 		c.newImageCommand(),
 	)
+	root.AddCommand(c.containerCommands()...)
 }
