@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 )
 
 // run is the whole benchmark; everything it made is removed before it
@@ -41,6 +43,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "berth %s, image %s, BERTH_HOME %s\n", b.berth, b.image, b.home)
+	fmt.Fprintf(w, "host: %s\n", hostInfo(ctx, b.o.crun))
 	if err := b.startMachine(ctx); err != nil {
 		return err
 	}
@@ -263,6 +266,32 @@ func (b *bench) timeRemoveAll(ctx context.Context) error {
 	}
 	fmt.Fprintf(b.w, "\nremoved %d running containers with `berth rm -f` (50 per call): %s\n", n, fmtDur(time.Since(t0)))
 	return nil
+}
+
+// hostInfo describes what the figures depend on: kernel, CPUs, load,
+// cgroup layout and crun's version.
+func hostInfo(ctx context.Context, crun string) string {
+	var parts []string
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		parts = append(parts, "kernel "+unix.ByteSliceToString(u.Release[:]))
+	}
+	parts = append(parts, fmt.Sprintf("%d CPUs", runtime.NumCPU()))
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		parts = append(parts, "load "+strings.Join(strings.Fields(string(l))[:3], " "))
+	}
+	switch v1, v2, _ := cgroupMounts(); {
+	case len(v1) > 0 && len(v2) > 0:
+		parts = append(parts, "cgroup v1 (hybrid host: cgroup2 hidden from crun, as berth's shim does)")
+	case len(v1) > 0:
+		parts = append(parts, "cgroup v1")
+	default:
+		parts = append(parts, "cgroup v2")
+	}
+	if out, err := output(ctx, nil, crun, "--version"); err == nil {
+		parts = append(parts, strings.SplitN(out, "\n", 2)[0]+", cgroupfs manager")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // withoutEnv drops the named variables from env.
