@@ -1,0 +1,86 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append([]byte(nil), t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
+
+// consoleTail returns the last n lines of the console log in dir.
+func consoleTail(dir string, n int) string {
+	return fileTail(dir+string(os.PathSeparator)+consoleFile, n)
+}
+
+// fileTail returns the last n lines of the file at path ("" when empty or
+// unreadable), reading at most its last 64KiB.
+func fileTail(path string, n int) string {
+	fh, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer fh.Close()
+	const max = 64 << 10
+	if fi, err := fh.Stat(); err == nil && fi.Size() > max {
+		fh.Seek(fi.Size()-max, io.SeekStart)
+	}
+	b, _ := io.ReadAll(fh)
+	b = bytes.ReplaceAll(bytes.TrimRight(b, "\r\n\x00"), []byte("\r"), nil)
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// outputNote formats what a process printed for an error message.
+func outputNote(title, out string) string {
+	out = strings.TrimSpace(out)
+	if out == "" {
+		return ""
+	}
+	return fmt.Sprintf("; %s:\n%s", title, out)
+}
+
+// waitFile waits until path exists.
+func waitFile(ctx context.Context, path string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
