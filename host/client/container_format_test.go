@@ -123,7 +123,7 @@ func TestPortLines(t *testing.T) {
 			{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "8080"},
 			{HostIP: netip.MustParseAddr("::1"), HostPort: "8080"},
 		},
-		network.MustParsePort("53/udp"): {{HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: "5353"}},
+		network.MustParsePort("53/udp"):  {{HostIP: netip.MustParseAddr("0.0.0.0"), HostPort: "5353"}},
 		network.MustParsePort("443/tcp"): nil,
 	}
 	got, err := portLines(ports, "")

@@ -1,8 +1,6 @@
 package client
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,7 +9,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/docker/go-connections/nat"
 	"github.com/moby/moby/api/types/container"
@@ -33,16 +30,7 @@ type createBodies struct {
 // semantics of docker's CLI (cli/command/container/opts.go). Errors are
 // the user's: bad values that docker rejects before creating anything.
 func (o *containerOptions) toConfig(flags *pflag.FlagSet) (*createBodies, error) {
-	attach := map[string]bool{}
-	for _, a := range o.attach.values {
-		attach[a] = true
-	}
-	if len(o.attach.values) == 0 {
-		attach["stdout"], attach["stderr"] = true, true
-	}
-	if o.stdin {
-		attach["stdin"] = true
-	}
+	attach := o.attachStreams()
 	binds, volumes, mounts, err := o.volumeBinds()
 	if err != nil {
 		return nil, err
@@ -59,37 +47,9 @@ func (o *containerOptions) toConfig(flags *pflag.FlagSet) (*createBodies, error)
 	if err != nil {
 		return nil, fmt.Errorf("--label-file: %w", err)
 	}
-	restart, err := parseRestartPolicy(o.restart)
+	restart, tmpfs, err := o.checkPolicies()
 	if err != nil {
 		return nil, err
-	}
-	if o.autoRemove && !restart.IsNone() {
-		return nil, errors.New("conflicting options: cannot specify both --restart and --rm")
-	}
-	if o.logDriver == "none" && len(o.logOpts) > 0 {
-		return nil, fmt.Errorf("invalid logging opts for driver %s", o.logDriver)
-	}
-	switch o.pull {
-	case pullMissing, pullAlways, pullNever:
-	default:
-		return nil, fmt.Errorf("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", o.pull)
-	}
-	if o.memSwap > 0 && o.memory > 0 && int64(o.memSwap) < int64(o.memory) {
-		return nil, errors.New("Minimum memoryswap limit should be larger than memory limit, see usage")
-	}
-	tmpfs := map[string]string{}
-	for _, t := range o.tmpfs {
-		k, v, _ := strings.Cut(t, ":")
-		if !strings.HasPrefix(k, "/") {
-			return nil, fmt.Errorf("invalid tmpfs mount %q: the path must be absolute", t)
-		}
-		tmpfs[k] = v
-	}
-	var entrypoint []string
-	if o.entrypoint != "" {
-		entrypoint = []string{o.entrypoint}
-	} else if flags.Changed("entrypoint") {
-		entrypoint = []string{""} // --entrypoint= resets the image's
 	}
 	cfg := &container.Config{
 		Hostname:     o.hostname,
@@ -105,7 +65,7 @@ func (o *containerOptions) toConfig(flags *pflag.FlagSet) (*createBodies, error)
 		Cmd:          o.args,
 		Image:        o.image,
 		Volumes:      volumes,
-		Entrypoint:   entrypoint,
+		Entrypoint:   o.entrypointValue(flags),
 		WorkingDir:   o.workdir,
 		Labels:       kvMap(labels),
 		StopSignal:   o.stopSignal,
@@ -130,6 +90,65 @@ func (o *containerOptions) toConfig(flags *pflag.FlagSet) (*createBodies, error)
 		return nil, err
 	}
 	return &createBodies{Config: cfg, HostConfig: hc, NetworkingConfig: nc}, nil
+}
+
+// attachStreams is -a, or stdout and stderr by default, plus stdin with -i.
+func (o *containerOptions) attachStreams() map[string]bool {
+	attach := map[string]bool{}
+	for _, a := range o.attach.values {
+		attach[a] = true
+	}
+	if len(o.attach.values) == 0 {
+		attach["stdout"], attach["stderr"] = true, true
+	}
+	if o.stdin {
+		attach["stdin"] = true
+	}
+	return attach
+}
+
+// entrypointValue is --entrypoint; "--entrypoint=" resets the image's.
+func (o *containerOptions) entrypointValue(flags *pflag.FlagSet) []string {
+	if o.entrypoint != "" {
+		return []string{o.entrypoint}
+	}
+	if flags.Changed("entrypoint") {
+		return []string{""}
+	}
+	return nil
+}
+
+// checkPolicies checks the flags docker's CLI or daemon reject on their
+// own (restart policy, --rm with --restart, log opts, --pull, swap below
+// memory, tmpfs paths) and returns the restart policy and tmpfs mounts.
+func (o *containerOptions) checkPolicies() (container.RestartPolicy, map[string]string, error) {
+	restart, err := parseRestartPolicy(o.restart)
+	if err != nil {
+		return container.RestartPolicy{}, nil, err
+	}
+	if o.autoRemove && !restart.IsNone() {
+		return container.RestartPolicy{}, nil, errors.New("conflicting options: cannot specify both --restart and --rm")
+	}
+	if o.logDriver == "none" && len(o.logOpts) > 0 {
+		return container.RestartPolicy{}, nil, fmt.Errorf("invalid logging opts for driver %s", o.logDriver)
+	}
+	switch o.pull {
+	case pullMissing, pullAlways, pullNever:
+	default:
+		return container.RestartPolicy{}, nil, fmt.Errorf("invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", o.pull)
+	}
+	if o.memSwap > 0 && o.memory > 0 && int64(o.memSwap) < int64(o.memory) {
+		return container.RestartPolicy{}, nil, errors.New("Minimum memoryswap limit should be larger than memory limit, see usage")
+	}
+	tmpfs := map[string]string{}
+	for _, t := range o.tmpfs {
+		k, v, _ := strings.Cut(t, ":")
+		if !strings.HasPrefix(k, "/") {
+			return container.RestartPolicy{}, nil, fmt.Errorf("invalid tmpfs mount %q: the path must be absolute", t)
+		}
+		tmpfs[k] = v
+	}
+	return restart, tmpfs, nil
 }
 
 func (o *containerOptions) hostConfig(flags *pflag.FlagSet, binds []string, ports network.PortMap, tmpfs map[string]string, restart container.RestartPolicy) (*container.HostConfig, error) {
@@ -403,80 +422,4 @@ func parseDevice(s string) (container.DeviceMapping, error) {
 
 func isDevicePerm(s string) bool {
 	return s != "" && strings.Trim(s, "rwm") == ""
-}
-
-// readKVFiles reads docker env/label files (KEY=VALUE lines, # comments)
-// and appends the values given on the command line. With lookup, a bare
-// KEY takes its value from the local environment and is dropped when unset.
-func readKVFiles(files, values []string, lookup bool) ([]string, error) {
-	var out []string
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		lines, err := parseKVFile(f, data, lookup)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, lines...)
-	}
-	for _, v := range values {
-		if kv, ok := kvLookup(v, lookup); ok {
-			out = append(out, kv)
-		}
-	}
-	return out, nil
-}
-
-func parseKVFile(name string, data []byte, lookup bool) ([]string, error) {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimLeftFunc(sc.Text(), unicode.IsSpace)
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\uFEFF")
-		}
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, _, _ := strings.Cut(line, "=")
-		if k == "" {
-			return nil, fmt.Errorf("invalid variable: %s:%d: no variable name", name, n)
-		}
-		if strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("variable '%s' contains whitespaces", k)
-		}
-		if kv, ok := kvLookup(line, lookup); ok {
-			out = append(out, kv)
-		}
-	}
-	return out, sc.Err()
-}
-
-func kvLookup(v string, lookup bool) (string, bool) {
-	if strings.Contains(v, "=") || !lookup {
-		return v, true
-	}
-	if val, ok := os.LookupEnv(v); ok {
-		return v + "=" + val, true
-	}
-	return "", false
-}
-
-// kvMap turns KEY=VALUE strings into a map; a bare KEY maps to "".
-func kvMap(kvs []string) map[string]string {
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
-	}
-	return m
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
