@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 
 // run is the whole benchmark; everything it made is removed before it
 // returns.
-func run(ctx context.Context, o options, w io.Writer) error {
+func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if os.Geteuid() != 0 {
 		return errors.New("run as root (sudo scripts/bench-start): berth's native machine, crun and dockerd need root")
 	}
@@ -26,7 +27,6 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err := b.checkBinaries(); err != nil {
 		return err
 	}
-	var err error
 	if b.work, err = os.MkdirTemp("", "bench-start-"); err != nil {
 		return err
 	}
@@ -36,6 +36,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			fmt.Fprintln(os.Stderr, "bench-start: interrupted; cleaning up...")
 		}
 		b.cleanup()
+	}()
+	defer func() {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted: %w", ctx.Err())
+		}
 	}()
 	b.home = filepath.Join(b.work, "home")
 	b.env = append(withoutEnv(os.Environ(), "BERTH_MACHINE", "BERTH_HOME"), "BERTH_HOME="+b.home)
@@ -169,10 +174,19 @@ func (b *bench) measure(ctx context.Context, paths []path) ([]series, error) {
 			}
 			res[i].d = append(res[i].d, d)
 		}
-		fmt.Fprintf(os.Stderr, "\rround %d/%d", r+1, b.o.runs)
+		progress("round %d/%d", r+1, b.o.runs)
 	}
-	fmt.Fprintln(os.Stderr)
+	progress("")
 	return res, nil
+}
+
+// progress shows a status line on stderr when it is a terminal; an empty
+// format clears it.
+func progress(format string, args ...any) {
+	if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err != nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "\r\033[K"+format, args...)
 }
 
 // startDetached starts n containers running sleep at the same time with
@@ -194,7 +208,23 @@ func (b *bench) startDetached(ctx context.Context, first, n int) (time.Duration,
 	close(gate)
 	wg.Wait()
 	d := time.Since(t0)
-	return d, errors.Join(errs...)
+	return d, firstOf(errs)
+}
+
+// firstOf returns the first error of errs, saying how many failed.
+func firstOf(errs []error) error {
+	var first error
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			n++
+			first = cmp.Or(first, err)
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("%d of %d failed; the first: %w", n, len(errs), first)
+	}
+	return first
 }
 
 // concurrentPhase starts o.concurrent containers at once.
