@@ -7,6 +7,7 @@ import (
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/hcs"
 	"github.com/berth-dev/berth/host/driver/native"
+	"github.com/berth-dev/berth/host/driver/qemu"
 	"github.com/berth-dev/berth/host/driver/vz"
 	"github.com/berth-dev/berth/host/share"
 )
@@ -17,5 +18,6 @@ func Drivers() *driver.Registry {
 	shares := share.DefaultShares(runtime.GOOS, home)
 	return driver.NewRegistry(native.Factory{},
 		vz.Factory{Shares: shares},
-		hcs.Factory{Shares: shares})
+		hcs.Factory{Shares: shares},
+		qemu.Factory{Shares: qemu.DefaultShares(runtime.GOOS, home), Home: os.Getenv("BERTH_HOME")})
 }
