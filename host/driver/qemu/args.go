@@ -201,6 +201,9 @@ func checkShares(in []share.Share) ([]share.Share, error) {
 		if !strings.HasPrefix(s.HostPath, "/") || !strings.HasPrefix(s.VMPath, "/") {
 			return nil, errkind.New(errdefs.ErrInvalidArgument, "share %q:%q: both paths must be absolute", s.HostPath, s.VMPath)
 		}
+		if s.VMPath == "/" {
+			return nil, errkind.New(errdefs.ErrInvalidArgument, "share %q cannot be shared at / in the VM (the guest mounts shares at their path); share a folder such as your home instead", s.HostPath)
+		}
 		if seen[s.VMPath] {
 			return nil, errkind.New(errdefs.ErrInvalidArgument, "two shares mount at %s", s.VMPath)
 		}
