@@ -7,6 +7,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/berth-dev/berth/host/driver/qemu"
 	"github.com/berth-dev/berth/host/machine"
 )
 
@@ -74,7 +75,17 @@ func newMachineRow(m *machine.Machine) machineRow {
 		State:  string(m.State()),
 		CPUs:   strconv.Itoa(m.Config.CPUs),
 		Memory: units.BytesSize(float64(m.Config.Memory)),
-		Disk:   units.BytesSize(float64(m.Config.Disk)),
+		Disk:   diskColumn(m),
 		Dir:    m.Dir(),
 	}
+}
+
+// diskColumn is the data disk's size, with the space its sparse file takes
+// on the host first ("1.2GiB/64GiB") when the machine has one.
+func diskColumn(m *machine.Machine) string {
+	size := units.BytesSize(float64(m.Config.Disk))
+	if used, _, err := qemu.DiskUsage(m.Dir()); err == nil {
+		return units.BytesSize(float64(used)) + "/" + size
+	}
+	return size
 }
