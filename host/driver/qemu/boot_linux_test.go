@@ -6,11 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/bootimage"
+	"github.com/berth-dev/berth/host/driver/drivertest"
 )
 
 // testImageDir returns the VM image to boot in tests: $BERTH_TEST_VMIMAGE,
@@ -65,21 +67,65 @@ type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Logf("%s", p); return len(p), nil }
 
-func TestBootTimeoutQuotesConsole(t *testing.T) {
-	img := testImageDir(t)
-	d := newTestDriver(t, img, 20*time.Second)
-	ctx := context.Background()
-	if err := d.Create(ctx); err != nil {
+// newTestDriver's disk is created and its image checked.
+func created(t *testing.T, d *Driver) *Driver {
+	t.Helper()
+	if err := d.Create(context.Background()); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	exited, err := d.Start(ctx)
+	return d
+}
+
+// TestDriverSuite boots the real VM image twice (the shared suite's
+// lifecycle and concurrency tests).
+func TestDriverSuite(t *testing.T) {
+	img := testImageDir(t)
+	drivertest.Run(t, func(t *testing.T) driver.Driver { return newTestDriver(t, img, 0) })
+}
+
+// TestBootTimeout: a VM whose agent does not answer in time is killed and
+// the error quotes the console log.
+func TestBootTimeout(t *testing.T) {
+	img := testImageDir(t)
+	d := created(t, newTestDriver(t, img, 3*time.Second))
+	exited, err := d.Start(context.Background())
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	select {
 	case err := <-exited:
-		t.Logf("exit: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "did not become ready within 3s") ||
+			!strings.Contains(err.Error(), "console.log") {
+			t.Errorf("exit = %v, want a boot timeout quoting console.log", err)
+		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("no exit")
+		t.Fatalf("the boot watchdog did not stop the VM")
+	}
+	if c, err := d.DialAgent(context.Background()); err == nil {
+		c.Close()
+		t.Errorf("DialAgent after the VM was killed succeeded")
+	}
+}
+
+// TestBadKernel: qemu refuses a kernel that is not one; Start says so
+// with qemu's own words, and nothing keeps running.
+func TestBadKernel(t *testing.T) {
+	bin, _ := Binary(runtime.GOARCH)
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skipf("%s not installed (apt-get install qemu-system-x86)", bin)
+	}
+	img := t.TempDir()
+	os.WriteFile(filepath.Join(img, "manifest.json"), []byte(`{"arch":"`+runtime.GOARCH+`"}`), 0o644)
+	os.WriteFile(filepath.Join(img, "kernel"), []byte("this is not a kernel"), 0o644)
+	os.WriteFile(filepath.Join(img, "initramfs"), []byte("nor an initramfs"), 0o644)
+	d := created(t, newTestDriver(t, img, 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := d.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "qemu failed to start") || !strings.Contains(err.Error(), "qemu said") {
+		t.Fatalf("Start with a bad kernel = %v", err)
+	}
+	if err := d.Stop(ctx); err != nil {
+		t.Errorf("Stop after a failed Start = %v", err)
 	}
 }

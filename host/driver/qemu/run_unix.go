@@ -208,10 +208,18 @@ func (d *Driver) exitError(run *vmRun, werr error) error {
 	if werr != nil {
 		msg = fmt.Sprintf("qemu exited (%v)", werr)
 	}
-	return errors.New(msg + outputNote("qemu said", run.stderr.String()) + outputNote("last lines of "+d.consolePath(), console))
+	return errors.New(msg + outputNote("qemu said", run.stderr.String()) + d.consoleNote())
 }
 
 func (d *Driver) consolePath() string { return filepath.Join(d.inst.Dir, consoleFile) }
+
+// consoleNote quotes the end of the console log for an error message.
+func (d *Driver) consoleNote() string {
+	if tail := consoleTail(d.inst.Dir, 20); strings.TrimSpace(tail) != "" {
+		return outputNote("last lines of "+d.consolePath(), tail)
+	}
+	return "; the console log " + d.consolePath() + " is empty (the kernel printed nothing)"
+}
 
 // waitQMP waits until qemu's QMP socket accepts, or qemu exits.
 func (d *Driver) waitQMP(ctx context.Context, run *vmRun) error {
@@ -219,8 +227,8 @@ func (d *Driver) waitQMP(ctx context.Context, run *vmRun) error {
 	defer cancel()
 	sock := filepath.Join(d.inst.Dir, qmpSocket)
 	for {
-		if c, err := (transport.Unix{Path: sock, Timeout: time.Second}).Dial(ctx); err == nil {
-			c.Close()
+		// QMP answers once qemu has set the machine up (kernel loaded).
+		if err := qmpCommand(ctx, sock, "query-status"); err == nil {
 			break
 		}
 		select {
@@ -258,7 +266,7 @@ func (d *Driver) watchBoot(run *vmRun) {
 		return
 	}
 	berr := errkind.New(errdefs.ErrUnavailable, "machine %q: the VM did not become ready within %s (%v)%s",
-		d.inst.Name, timeout, err, outputNote("last lines of "+d.consolePath(), consoleTail(d.inst.Dir, 20)))
+		d.inst.Name, timeout, err, d.consoleNote())
 	run.bootErr.Store(&berr)
 	d.kill(run)
 }
