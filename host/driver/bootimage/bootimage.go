@@ -9,6 +9,7 @@
 package bootimage
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -159,4 +161,18 @@ func Cmdline(console string, extra ...string) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// BootParams are the guest/init parameters every VM driver passes when it
+// has them: the host's time (berth.time, Unix nanoseconds) and entropy
+// (berth.seed, hex). Zero values are left out.
+func BootParams(now time.Time, seed []byte) []string {
+	var out []string
+	if !now.IsZero() {
+		out = append(out, fmt.Sprintf("berth.time=%d", now.UnixNano()))
+	}
+	if len(seed) > 0 {
+		out = append(out, "berth.seed="+hex.EncodeToString(seed))
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -147,6 +148,8 @@ const (
 	// scsiController is the data disk's controller (a fixed GUID, as hcsshim uses).
 	scsiController = "df6d0690-79e5-55b6-a5ec-c1e2f77d580a"
 	owner          = "berth"
+	// dataDisk is the data disk in the guest: the first SCSI disk.
+	dataDisk = "/dev/sda"
 )
 
 // Input is what the document is built from.
@@ -166,8 +169,13 @@ type Input struct {
 	// Endpoint is the HNS endpoint (empty: no network).
 	Endpoint, MAC string
 	// Net is the guest's static network configuration for the kernel
-	// command line ("192.168.240.5/20,192.168.240.1"), from the endpoint.
+	// command line (NetParam: "192.168.127.5/24,gw=192.168.127.1,dns=..."),
+	// from the endpoint.
 	Net string
+	// Now and Seed are the host's time and entropy for the guest; zero
+	// values are left off the command line.
+	Now  time.Time
+	Seed []byte
 	// GOARCH is the host's (and the kernel's) architecture: the console is
 	// a 8250 UART (ttyS0) on amd64 and a PL011 (ttyAMA0) on arm64.
 	GOARCH string
@@ -236,7 +244,7 @@ func checkSizes(in Input) error {
 
 // plan9Shares names one Plan 9 share per folder (its aname is its name);
 // AllDrives becomes one share per drive, mounted at <VMPath>/<letter>.
-// mounts are name=escaped-VM-path pairs for the kernel command line.
+// mounts are NAME:escaped-VM-path pairs for the kernel command line.
 func plan9Shares(in []share.Share, drives []string) (out []Plan9Share, mounts []string, err error) {
 	add := func(name, host string) {
 		out = append(out, Plan9Share{Name: name, AccessName: name, Path: host, Port: Plan9Port})
@@ -251,7 +259,7 @@ func plan9Shares(in []share.Share, drives []string) (out []Plan9Share, mounts []
 			for _, d := range ds {
 				l := strings.ToLower(strings.TrimSuffix(d, ":"))
 				add("drive-"+l, strings.ToUpper(l)+`:\`)
-				mounts = append(mounts, "drive-"+l+"="+url.PathEscape(path.Join(s.VMPath, l)))
+				mounts = append(mounts, "drive-"+l+":"+url.PathEscape(path.Join(s.VMPath, l)))
 			}
 			continue
 		}
@@ -260,29 +268,31 @@ func plan9Shares(in []share.Share, drives []string) (out []Plan9Share, mounts []
 		}
 		name := fmt.Sprintf("share%d", i)
 		add(name, s.HostPath)
-		mounts = append(mounts, name+"="+url.PathEscape(s.VMPath))
+		mounts = append(mounts, name+":"+url.PathEscape(s.VMPath))
 	}
 	return out, mounts, nil
 }
 
-// cmdline is the kernel command line: hv_sock only (no virtio-vsock), the
-// Plan 9 shares (port:aname=mount,... ; the guest dials the host on the
-// port and mounts with trans=fd) and the network.
+// cmdline is the kernel command line (guest/init's berth.* parameters):
+// hv_sock only (no virtio-vsock), the data disk on SCSI (/dev/sda), the
+// Plan 9 shares (berth.sharehv=ANAME:PATH, served by HCS on Plan9Port; the
+// guest dials the host and mounts with trans=fd), the network, the time.
 func cmdline(in Input, mounts []string) string {
 	console := "ttyS0,115200"
 	extra := []string{"8250_core.nr_uarts=1"}
 	if in.GOARCH == "arm64" {
 		console, extra = "ttyAMA0,115200", nil
 	}
-	extra = append(extra, "initcall_blacklist=virtio_vsock_init", "pci=off")
-	if len(mounts) > 0 {
-		extra = append(extra, fmt.Sprintf("berth.plan9=%d:%s", Plan9Port, strings.Join(mounts, ",")))
+	extra = append(extra, "initcall_blacklist=virtio_vsock_init", "pci=off", "berth.disk="+dataDisk)
+	for _, m := range mounts {
+		extra = append(extra, "berth.sharehv="+m)
 	}
 	if in.GuestDials {
 		extra = append(extra, "berth.dial=host")
 	}
 	if in.Net != "" {
-		extra = append(extra, "berth.net="+in.Net)
+		extra = append(extra, "berth.ip="+in.Net)
 	}
+	extra = append(extra, bootimage.BootParams(in.Now, in.Seed)...)
 	return bootimage.Cmdline(console, extra...)
 }

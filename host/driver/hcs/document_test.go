@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -23,7 +24,8 @@ func baseInput() Input {
 		Image: bootimage.Image{Kernel: `C:\Program Files\berth\vmimage\kernel`, Initrd: `C:\Program Files\berth\vmimage\initramfs`},
 		Disk:  `C:\Users\me\.berth\machines\default\disk.vhdx`, ConsolePipe: `\\.\pipe\berth-default-console`,
 		Shares: share.DefaultShares("windows", `C:\Users\me`), Drives: []string{"D", "C"},
-		Endpoint: "8f1b0c3e-1111-4a4a-9b9b-0123456789ab", MAC: "00-15-5D-01-02-03", Net: "172.28.16.5/20,172.28.16.1",
+		Endpoint: "8f1b0c3e-1111-4a4a-9b9b-0123456789ab", MAC: "00-15-5D-01-02-03", Net: "172.28.16.5/20,gw=172.28.16.1,dns=172.28.16.1",
+		Now: time.Unix(1700000000, 1), Seed: []byte{1, 2, 3},
 		HostCPUs: 8, HostMemory: 16 << 30, GOARCH: "amd64",
 	}
 }
@@ -119,10 +121,10 @@ func TestCheckFolders(t *testing.T) {
 }
 
 func TestNetParam(t *testing.T) {
-	if got := NetParam("192.168.127.5", 24, NATGateway); got != "192.168.127.5/24,192.168.127.1" {
+	if got := NetParam("192.168.127.5", 24, NATGateway, []string{"192.168.127.1", "1.1.1.1"}); got != "192.168.127.5/24,gw=192.168.127.1,dns=192.168.127.1,dns=1.1.1.1" {
 		t.Errorf("NetParam = %q", got)
 	}
-	if got := NetParam("", 0, NATGateway); got != "" {
+	if got := NetParam("", 0, NATGateway, nil); got != "" {
 		t.Errorf("NetParam(no ip) = %q", got)
 	}
 }

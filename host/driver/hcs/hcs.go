@@ -33,6 +33,7 @@ package hcs
 
 import (
 	"os"
+	"strconv"
 
 	"github.com/containerd/errdefs"
 
@@ -101,21 +102,15 @@ func checkFolders(shares []share.Share) error {
 	return nil
 }
 
-// NetParam is the berth.net value for a static address: "ip/prefix,gateway".
-func NetParam(ip string, prefix uint8, gateway string) string {
+// NetParam is the berth.ip value (guest/init) for a static address:
+// "ip/prefix,gw=gateway[,dns=server]...".
+func NetParam(ip string, prefix uint8, gateway string, dns []string) string {
 	if ip == "" {
 		return ""
 	}
-	return ip + "/" + itoa(int(prefix)) + "," + gateway
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
+	v := ip + "/" + strconv.Itoa(int(prefix)) + ",gw=" + gateway
+	for _, d := range dns {
+		v += ",dns=" + d
 	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
+	return v
 }

@@ -4,6 +4,7 @@ package hcs
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -156,6 +157,8 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 		return nil, err
 	}
 	in.Endpoint, in.MAC, in.Net = ep.Id, ep.MacAddress, netParam(ep)
+	in.Now, in.Seed = time.Now(), make([]byte, 32)
+	_, _ = rand.Read(in.Seed)
 	doc, err := BuildDocument(in)
 	if err != nil {
 		return nil, err

@@ -65,5 +65,9 @@ func netParam(ep *hcn.HostComputeEndpoint) string {
 		return ""
 	}
 	ip := ep.IpConfigurations[0]
-	return NetParam(ip.IpAddress, ip.PrefixLength, NATGateway)
+	dns := ep.Dns.ServerList
+	if len(dns) == 0 {
+		dns = []string{NATGateway}
+	}
+	return NetParam(ip.IpAddress, ip.PrefixLength, NATGateway, dns)
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -47,6 +48,10 @@ type Input struct {
 	// HostCPUs and HostMemory bound CPUs and MemoryBytes; zero skips the check.
 	HostCPUs   int
 	HostMemory int64
+	// Now and Seed are the host's time and entropy for the guest; zero
+	// values are left off the command line.
+	Now  time.Time
+	Seed []byte
 }
 
 // Share is one virtiofs device.
@@ -97,7 +102,7 @@ func BuildConfig(in Input) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	extra := []string{sharesParam(shares)}
+	extra := append(sharesParams(shares), bootimage.BootParams(in.Now, in.Seed)...)
 	if in.Rosetta {
 		extra = append(extra, "berth.rosetta="+rosettaTag)
 	}
@@ -200,16 +205,13 @@ func virtiofsShares(in []share.Share) ([]Share, error) {
 	return out, nil
 }
 
-// sharesParam is the berth.virtiofs= kernel parameter that tells the guest
-// what to mount: tag:path pairs, comma separated, the paths escaped with
-// url.PathEscape (no spaces or commas reach the command line).
-func sharesParam(shares []Share) string {
-	if len(shares) == 0 {
-		return ""
-	}
-	parts := make([]string, len(shares))
+// sharesParams are the berth.share= kernel parameters (guest/init) that
+// tell the guest what to mount: one TAG:PATH per virtiofs share, the path
+// escaped with url.PathEscape (no spaces or commas reach the command line).
+func sharesParams(shares []Share) []string {
+	out := make([]string, len(shares))
 	for i, s := range shares {
-		parts[i] = s.Tag + ":" + url.PathEscape(s.VMPath)
+		out[i] = "berth.share=" + s.Tag + ":" + url.PathEscape(s.VMPath)
 	}
-	return "berth.virtiofs=" + strings.Join(parts, ",")
+	return out
 }

@@ -34,6 +34,7 @@ func baseInput() Input {
 		KernelHeader: arm64Header(),
 		Shares:       share.DefaultShares("darwin", "/Users/me"),
 		GOARCH:       "arm64", HostCPUs: 8, HostMemory: 16 << 30,
+		Now: time.Unix(1700000000, 1), Seed: []byte{10, 11},
 	}
 }
 
@@ -68,7 +69,7 @@ func TestBuildConfig(t *testing.T) {
 			t.Errorf("share %d = %+v, want %+v", i, cfg.Shares[i], wantShares[i])
 		}
 	}
-	want := "console=hvc0 panic=-1 quiet berth.port=1024 berth.virtiofs=berth0:%2FUsers%2Fme,berth1:%2FVolumes,berth2:%2Fprivate%2Ftmp,berth3:%2Fprivate%2Fvar%2Ffolders"
+	want := "console=hvc0 panic=-1 quiet berth.port=1024 berth.share=berth0:%2FUsers%2Fme berth.share=berth1:%2FVolumes berth.share=berth2:%2Fprivate%2Ftmp berth.share=berth3:%2Fprivate%2Fvar%2Ffolders berth.time=1700000000000000001 berth.seed=0a0b"
 	if cfg.Cmdline != want {
 		t.Errorf("cmdline =\n %q\nwant\n %q", cfg.Cmdline, want)
 	}
@@ -82,7 +83,7 @@ func TestBuildConfigRosettaAndSpaces(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BuildConfig: %v", err)
 	}
-	if !cfg.Rosetta || !strings.HasSuffix(cfg.Cmdline, " berth.virtiofs=berth0:%2FUsers%2FJane%20Doe berth.rosetta=rosetta") {
+	if !cfg.Rosetta || !strings.HasSuffix(cfg.Cmdline, " berth.share=berth0:%2FUsers%2FJane%20Doe berth.time=1700000000000000001 berth.seed=0a0b berth.rosetta=rosetta") {
 		t.Errorf("cmdline = %q rosetta %v", cfg.Cmdline, cfg.Rosetta)
 	}
 }

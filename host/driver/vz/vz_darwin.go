@@ -4,12 +4,14 @@ package vz
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/Code-Hex/vz/v3"
 	"github.com/containerd/errdefs"
@@ -99,7 +101,13 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if d.vm != nil {
 		return nil, errkind.New(errdefs.ErrAlreadyExists, "machine %q is already running", d.inst.Name)
 	}
-	cfg, err := d.config()
+	in, err := d.f.input(d.inst)
+	if err != nil {
+		return nil, err
+	}
+	in.Now, in.Seed = time.Now(), make([]byte, 32)
+	_, _ = rand.Read(in.Seed)
+	cfg, err := BuildConfig(in)
 	if err != nil {
 		return nil, err
 	}
