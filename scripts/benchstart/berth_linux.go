@@ -17,14 +17,15 @@ import (
 // bench is one benchmark run: its private directories, environment and
 // the cleanups to run at the end (last registered first).
 type bench struct {
-	o     options
-	w     io.Writer
-	work  string   // private temp dir, removed at the end
-	home  string   // BERTH_HOME
-	berth string   // absolute path of the berth binary
-	env   []string // environment for berth
-	image string   // the image reference (repo:tag)
-	tar   string   // the image's docker-archive
+	o      options
+	w      io.Writer
+	work   string   // private temp dir, removed at the end
+	home   string   // BERTH_HOME
+	berth  string   // absolute path of the berth binary
+	env    []string // environment for berth
+	image  string   // the image reference (repo:tag)
+	docker *docker  // a reachable Docker engine, or nil
+	tar    string   // the image's docker-archive
 
 	mu       sync.Mutex
 	cleanups []cleanup
@@ -137,6 +138,26 @@ func (b *bench) removeAll(ctx context.Context) error {
 	for len(ids) > 0 {
 		n := min(len(ids), 50)
 		if _, err := b.berthOut(ctx, append([]string{"rm", "-f"}, ids[:n]...)...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// benchLabel marks the containers this benchmark starts with `run -d`.
+const benchLabel = "dev.berth.benchstart=1"
+
+// dockerRemoveAll removes the docker containers this benchmark started.
+func (b *bench) dockerRemoveAll(ctx context.Context) error {
+	out, err := output(ctx, b.docker.env, "docker", "ps", "-aq", "--filter", "label="+benchLabel)
+	if err != nil {
+		return err
+	}
+	ids := strings.Fields(out)
+	for len(ids) > 0 {
+		n := min(len(ids), 50)
+		if _, err := output(ctx, b.docker.env, "docker", append([]string{"rm", "-f"}, ids[:n]...)...); err != nil {
 			return err
 		}
 		ids = ids[n:]

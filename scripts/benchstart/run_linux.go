@@ -52,6 +52,15 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if err := b.startMachine(ctx); err != nil {
 		return err
 	}
+	dk, why, err := b.setupDocker(ctx)
+	if err != nil {
+		return err
+	}
+	if b.docker = dk; dk != nil {
+		fmt.Fprintf(w, "docker: %s\n", dk.note)
+	} else {
+		fmt.Fprintf(w, "docker: not measured: %s\n", why)
+	}
 	if o.phases["start"] {
 		if err := b.startPhase(ctx); err != nil {
 			return err
@@ -122,12 +131,7 @@ func (b *bench) startPhase(ctx context.Context) error {
 		{"berth run --rm (bridge)", berthRun()},
 		{"crun run (bare, same spec)", crun.run},
 	}
-	dk, why, err := b.setupDocker(ctx)
-	if err != nil {
-		return err
-	}
-	if dk != nil {
-		fmt.Fprintf(b.w, "docker: %s\n", dk.note)
+	if dk := b.docker; dk != nil {
 		dockerRun := func(args ...string) func(ctx context.Context) (time.Duration, error) {
 			return func(ctx context.Context) (time.Duration, error) {
 				return timed(ctx, dk.env, "docker", append(append([]string{"run", "--rm"}, args...), b.image, "true")...)
@@ -135,8 +139,6 @@ func (b *bench) startPhase(ctx context.Context) error {
 		}
 		paths = append(paths, path{"docker run --rm --network none", dockerRun("--network", "none")},
 			path{"docker run --rm (bridge)", dockerRun()})
-	} else {
-		fmt.Fprintf(b.w, "docker: not measured: %s\n", why)
 	}
 	res, err := b.measure(ctx, paths)
 	if err != nil {
@@ -190,9 +192,9 @@ func progress(format string, args ...any) {
 }
 
 // startDetached starts n containers running sleep at the same time with
-// `berth run -d` (default bridge network) and returns the wall time until
-// the last `berth run -d` returned.
-func (b *bench) startDetached(ctx context.Context, first, n int) (time.Duration, error) {
+// `run -d` (default bridge network) of berth, or of docker when dk is set,
+// and returns the wall time until the last `run -d` returned.
+func (b *bench) startDetached(ctx context.Context, dk *docker, first, n int) (time.Duration, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	gate := make(chan struct{})
@@ -201,7 +203,12 @@ func (b *bench) startDetached(ctx context.Context, first, n int) (time.Duration,
 		go func() {
 			defer wg.Done()
 			<-gate
-			_, errs[i] = b.berthOut(ctx, "run", "-d", "--name", fmt.Sprintf("benchstart-%d", first+i), b.image, "sleep", "86400")
+			args := []string{"run", "-d", "--label", benchLabel, "--name", fmt.Sprintf("benchstart-%d", first+i), b.image, "sleep", "86400"}
+			if dk != nil {
+				_, errs[i] = output(ctx, dk.env, "docker", args...)
+			} else {
+				_, errs[i] = b.berthOut(ctx, args...)
+			}
 		}()
 	}
 	t0 := time.Now()
@@ -227,9 +234,10 @@ func firstOf(errs []error) error {
 	return first
 }
 
-// concurrentPhase starts o.concurrent containers at once.
+// concurrentPhase starts o.concurrent containers at once, with berth and
+// (when reachable) with docker.
 func (b *bench) concurrentPhase(ctx context.Context) error {
-	d, err := b.startDetached(ctx, 0, b.o.concurrent)
+	d, err := b.startDetached(ctx, nil, 0, b.o.concurrent)
 	if err != nil {
 		return fmt.Errorf("concurrent berth run -d: %w", err)
 	}
@@ -237,12 +245,21 @@ func (b *bench) concurrentPhase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(b.w, "\n%d containers started concurrently with `berth run -d` (bridge): %s total (%s per container); %d running\n",
-		b.o.concurrent, fmtDur(d), fmtDur(d/time.Duration(b.o.concurrent)), n)
+	fmt.Fprintf(b.w, "\n%d containers started concurrently with `run -d` (bridge), until the last returned:\n", b.o.concurrent)
+	fmt.Fprintf(b.w, "berth   %s (%s per container); %d running\n", fmtDur(d), fmtDur(d/time.Duration(b.o.concurrent)), n)
 	if n < b.o.concurrent {
 		return fmt.Errorf("only %d of %d containers are running after `berth run -d`", n, b.o.concurrent)
 	}
-	return nil
+	if b.docker == nil {
+		return nil
+	}
+	b.onCleanup("docker rm -f", b.dockerRemoveAll)
+	dd, err := b.startDetached(ctx, b.docker, 0, b.o.concurrent)
+	if err != nil {
+		return fmt.Errorf("concurrent docker run -d: %w", err)
+	}
+	fmt.Fprintf(b.w, "docker  %s (%s per container); docker/berth %s\n", fmtDur(dd), fmtDur(dd/time.Duration(b.o.concurrent)), ratio(dd, d))
+	return b.dockerRemoveAll(ctx)
 }
 
 // running counts the running containers.
@@ -259,7 +276,7 @@ func (b *bench) psPhase(ctx context.Context) error {
 		return err
 	}
 	if n < b.o.psContainers {
-		if _, err := b.startDetached(ctx, 1000, b.o.psContainers-n); err != nil {
+		if _, err := b.startDetached(ctx, nil, 1000, b.o.psContainers-n); err != nil {
 			return fmt.Errorf("containers for berth ps: %w", err)
 		}
 	}
