@@ -6,9 +6,9 @@
 // and against `docker run --rm` when a Docker engine is reachable (or
 // started privately with -with-docker), all in the same run; then 50
 // containers started concurrently with `berth run -d` (and `docker run -d`),
-// and `berth ps` with 100 running containers. Everything it makes (a private BERTH_HOME and
-// machine, containers, a private dockerd) is removed at the end, also on
-// failure or Ctrl-C.
+// and `berth ps` with 100 running containers. Everything it makes (a
+// private BERTH_HOME and machine, containers, a private dockerd and its
+// iptables changes) is removed at the end, also on failure or Ctrl-C.
 package main
 
 import (
