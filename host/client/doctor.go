@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ const (
 // doctor collects the lines of `berth doctor`.
 type doctor struct {
 	w     io.Writer
+	home  string // berth's state dir, where a developer's VM image may be
 	fails int
 }
 
@@ -61,7 +63,7 @@ func (c *cli) newDoctorCommand() *cobra.Command {
 // doctor checks the machine's driver, VM image, daemon, clock, shares and
 // port forwarding; any failed check makes the command exit 1.
 func (c *cli) doctor(ctx context.Context) error {
-	d := &doctor{w: c.out}
+	d := &doctor{w: c.out, home: c.home}
 	store := c.machines()
 	m, err := store.Get(c.machine)
 	drvName := store.Drivers().Default()
@@ -109,7 +111,7 @@ func (d *doctor) checkImage(f driver.Factory) {
 		d.line(checkFail, "VM image", "cannot find the berth executable: "+err.Error())
 		return
 	}
-	img, err := bootimage.Find(bootimage.Search(exe))
+	img, err := bootimage.Find(bootimage.Dirs(exe, d.home, runtime.GOARCH))
 	if err == nil {
 		err = img.CheckVersion(version.Version)
 	}

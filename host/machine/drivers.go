@@ -17,7 +17,7 @@ func Drivers() *driver.Registry {
 	home, _ := os.UserHomeDir()
 	shares := share.DefaultShares(runtime.GOOS, home)
 	return driver.NewRegistry(native.Factory{},
-		vz.Factory{Shares: shares},
-		hcs.Factory{Shares: shares},
+		vz.Factory{Shares: shares, Home: os.Getenv("BERTH_HOME")},
+		hcs.Factory{Shares: shares, Home: os.Getenv("BERTH_HOME")},
 		qemu.Factory{Shares: qemu.DefaultShares(runtime.GOOS, home), Home: os.Getenv("BERTH_HOME")})
 }

@@ -70,6 +70,23 @@ func Search(exe string) []string {
 	}
 }
 
+// Dirs is the full search list of every VM driver: beside the executable
+// exe (../share/berth/vm/<arch>, <bin dir>/vm, then Search's places), then
+// home/vm/<arch> (where `berth-vmimage build` puts a developer's image).
+// Empty exe or home leave their places out.
+func Dirs(exe, home, goarch string) []string {
+	var dirs []string
+	if exe != "" {
+		bin := filepath.Dir(exe)
+		dirs = append(dirs, filepath.Join(bin, "..", "share", "berth", "vm", goarch), filepath.Join(bin, "vm"))
+		dirs = append(dirs, Search(exe)...)
+	}
+	if home != "" {
+		dirs = append(dirs, filepath.Join(home, "vm", goarch))
+	}
+	return dirs
+}
+
 // Find returns the first image found in dirs. No image anywhere is an
 // errdefs.ErrNotFound error naming the places looked at; an image whose
 // manifest is unreadable or whose files are missing is an error about that

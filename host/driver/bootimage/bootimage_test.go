@@ -84,3 +84,15 @@ func TestCmdline(t *testing.T) {
 		t.Errorf("Cmdline = %q", got)
 	}
 }
+
+func TestDirs(t *testing.T) {
+	got := Dirs("/opt/berth/bin/berth", "/home/me/.berth", "arm64")
+	want := []string{"/opt/berth/share/berth/vm/arm64", "/opt/berth/bin/vm", "/opt/berth/bin/vmimage",
+		"/opt/berth/bin/berth-vmimage", "/opt/berth/share/berth/vmimage", "/home/me/.berth/vm/arm64"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Dirs =\n %q\nwant\n %q", got, want)
+	}
+	if got := Dirs("", "", "amd64"); len(got) != 0 {
+		t.Errorf("Dirs of nothing = %q", got)
+	}
+}

@@ -33,6 +33,7 @@ package hcs
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/containerd/errdefs"
@@ -61,12 +62,15 @@ const (
 
 // Factory makes hcs drivers.
 type Factory struct {
-	// ImageDirs are searched for the VM image; empty means beside the executable.
+	// ImageDirs are searched for the VM image; empty means bootimage.Dirs
+	// of the running executable and Home.
 	ImageDirs []string
 	// Shares are the host folders every machine mounts (Plan 9).
 	Shares []share.Share
 	// Direction picks who opens agent connections (see the package doc).
 	Direction transport.HvsockDirection
+	// Home is berth's state dir; its vm/<arch> is searched last (bootimage.Dirs).
+	Home string
 }
 
 var _ driver.Factory = Factory{}
@@ -80,11 +84,8 @@ func (f Factory) imageDirs() []string {
 	if len(f.ImageDirs) > 0 {
 		return f.ImageDirs
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil
-	}
-	return bootimage.Search(exe)
+	exe, _ := os.Executable()
+	return bootimage.Dirs(exe, f.Home, runtime.GOARCH)
 }
 
 // checkFolders returns a clear error for a shared folder that does not

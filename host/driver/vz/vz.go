@@ -37,12 +37,14 @@ const Name = "vz"
 // the executable and shares no folders.
 type Factory struct {
 	// ImageDirs are searched for the VM image; empty means
-	// bootimage.Search of the running executable.
+	// bootimage.Dirs of the running executable and Home.
 	ImageDirs []string
 	// Shares are the host folders every machine mounts (virtiofs).
 	Shares []share.Share
 	// Rosetta adds the Rosetta share on Apple silicon.
 	Rosetta bool
+	// Home is berth's state dir; its vm/<arch> is searched last (bootimage.Dirs).
+	Home string
 }
 
 var _ driver.Factory = Factory{}
@@ -58,11 +60,8 @@ func (f Factory) imageDirs() []string {
 	if len(f.ImageDirs) > 0 {
 		return f.ImageDirs
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil
-	}
-	return bootimage.Search(exe)
+	exe, _ := os.Executable()
+	return bootimage.Dirs(exe, f.Home, runtime.GOARCH)
 }
 
 // input gathers what BuildConfig needs for inst, reading the image and
