@@ -30,7 +30,7 @@ type engine struct {
 // args returns the engine's command line.
 func (e *engine) args() []string {
 	a := []string{"--data-dir", e.cfg.DataDir, "--socket", agentSocket, "--name", e.cfg.Hostname}
-	if _, err := os.Stat("/dev/vsock"); err == nil {
+	if hasVsock() {
 		a = append(a, "--vsock-port", strconv.FormatUint(uint64(e.cfg.Port), 10))
 	}
 	if e.cfg.Debug {

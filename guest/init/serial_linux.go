@@ -35,7 +35,7 @@ func findSerialPort(name string) string {
 // a fresh connection to the engine's unix socket. The session survives
 // engine restarts (new streams wait for the engine to listen again).
 func serveSerial(ctx context.Context) {
-	if _, err := os.Stat("/dev/vsock"); err == nil {
+	if hasVsock() {
 		return
 	}
 	p := ""
