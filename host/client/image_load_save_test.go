@@ -55,7 +55,7 @@ func TestLoadErrors(t *testing.T) {
 		stdin string
 		want  string
 	}{
-		{"corrupt tarball", nil, "garbage", "Error response from daemon: not a docker archive or OCI layout tarball: invalid argument\n"},
+		{"corrupt tarball", nil, "garbage", "Error response from daemon: not a docker archive or OCI layout tarball\n"},
 		{"missing file", []string{"-i", "/nonexistent/x.tar"}, "", "Error: cannot read the archive: open /nonexistent/x.tar: no such file or directory\n"},
 		{"argument", []string{"x.tar"}, "", "\"berth load\" accepts no arguments."},
 	}
