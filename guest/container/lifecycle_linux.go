@@ -32,7 +32,7 @@ func (c *Container) Start(ctx context.Context, attach *AttachOptions) (*Streams,
 func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bool) error {
 	c.pendingStreams = nil
 	c.update(func(p *persisted) { p.ManuallyStopped = false }) //nolint:errcheck // saved again below
-	c.waitShimGone(ctx) // the previous run's shim must have deleted crun's state
+	c.waitShimGone(ctx)                                        // the previous run's shim must have deleted crun's state
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
