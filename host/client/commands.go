@@ -8,6 +8,7 @@ func (c *cli) addCommands(root *cobra.Command) {
 		c.newMachineCommand(),
 		c.newVersionCommand(),
 		c.newInfoCommand(),
+		c.newDoctorCommand(),
 		// images
 		c.newPullCommand(),
 		c.newImagesCommand(),
