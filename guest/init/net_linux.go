@@ -3,15 +3,15 @@
 package guestinit
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
 
-// setupNetwork brings lo up, and eth0 with st when given. DHCP is not
-// implemented yet: without a static configuration eth0 is only brought
-// up (see the report in issue 6).
+// setupNetwork brings lo up, and eth0 with st when given, else with DHCP.
 func setupNetwork(st *Static) error {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
@@ -28,7 +28,13 @@ func setupNetwork(st *Static) error {
 		return fmt.Errorf("eth0 up: %w", err)
 	}
 	if st == nil {
-		return nil
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		if st, err = dhcp(ctx, "eth0"); err != nil {
+			return err
+		}
+		logf("eth0 %s via DHCP in %s", st.Addr, time.Since(start).Round(time.Millisecond))
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: st.Addr.Addr().AsSlice(), Mask: net.CIDRMask(st.Addr.Bits(), st.Addr.Addr().BitLen())}}
 	if err := netlink.AddrReplace(eth, addr); err != nil {
