@@ -1,31 +1,11 @@
 package client
 
-import (
-	"fmt"
-
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newContainerCommand is `berth container` and its subcommands, with
 // docker's aliases (container ls = ps, container rm = rm, ...).
 func (c *cli) newContainerCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:                   "container",
-		Short:                 "Manage containers",
-		DisableFlagsInUseLine: true,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return nil
-			}
-			return fmt.Errorf("%s: '%s %s' is not a %s command.\nSee '%s --help'",
-				cmd.Root().Name(), cmd.Name(), args[0], cmd.Root().Name(), cmd.CommandPath())
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(cmd.ErrOrStderr())
-			return cmd.Help()
-		},
-	}
-	cmd.AddCommand(
+	return newGroupCommand("container", "Manage containers",
 		c.newAttachCommand(),
 		c.newCommitCommand(),
 		c.newCpCommand(),
@@ -50,7 +30,6 @@ func (c *cli) newContainerCommand() *cobra.Command {
 		c.newUnpauseCommand(),
 		c.newWaitCommand(),
 	)
-	return cmd
 }
 
 func (c *cli) newContainerInspectCommand() *cobra.Command {

@@ -13,23 +13,7 @@ import (
 
 // newNetworkCommand is `berth network` and its subcommands.
 func (c *cli) newNetworkCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:                   "network COMMAND",
-		Short:                 "Manage networks",
-		DisableFlagsInUseLine: true,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return nil
-			}
-			return fmt.Errorf("%s: '%s %s' is not a %s command.\nSee '%s --help'",
-				cmd.Root().Name(), cmd.Name(), args[0], cmd.Root().Name(), cmd.CommandPath())
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(cmd.ErrOrStderr())
-			return cmd.Help()
-		},
-	}
-	cmd.AddCommand(
+	return newGroupCommand("network COMMAND", "Manage networks",
 		c.newNetworkConnectCommand(),
 		c.newNetworkCreateCommand(),
 		c.newNetworkDisconnectCommand(),
@@ -38,7 +22,6 @@ func (c *cli) newNetworkCommand() *cobra.Command {
 		c.newNetworkPruneCommand(),
 		c.newNetworkRmCommand(),
 	)
-	return cmd
 }
 
 type networkCreateOptions struct {

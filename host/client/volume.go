@@ -12,30 +12,13 @@ import (
 
 // newVolumeCommand is `berth volume` and its subcommands.
 func (c *cli) newVolumeCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:                   "volume COMMAND",
-		Short:                 "Manage volumes",
-		DisableFlagsInUseLine: true,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return nil
-			}
-			return fmt.Errorf("%s: '%s %s' is not a %s command.\nSee '%s --help'",
-				cmd.Root().Name(), cmd.Name(), args[0], cmd.Root().Name(), cmd.CommandPath())
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(cmd.ErrOrStderr())
-			return cmd.Help()
-		},
-	}
-	cmd.AddCommand(
+	return newGroupCommand("volume COMMAND", "Manage volumes",
 		c.newVolumeCreateCommand(),
 		c.newVolumeInspectCommand(),
 		c.newVolumeLsCommand(),
 		c.newVolumePruneCommand(),
 		c.newVolumeRmCommand(),
 	)
-	return cmd
 }
 
 func (c *cli) newVolumeCreateCommand() *cobra.Command {
