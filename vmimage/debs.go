@@ -70,18 +70,30 @@ func extractDeb(ctx context.Context, d deb, root string) error {
 	return nil
 }
 
-// candidate asks apt which version of pkg it would install for arch.
-func candidate(ctx context.Context, pkg, arch string) (string, error) {
-	out, err := run(ctx, "", "apt-cache", "show", "--no-all-versions", pkg+":"+arch)
-	if err != nil {
-		return "", fmt.Errorf("package %s:%s: %w (for another architecture: dpkg --add-architecture %s && apt-get update)", pkg, arch, err, arch)
-	}
-	for _, l := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(l, "Version: "); ok {
-			return strings.TrimSpace(v), nil
+// candidate asks apt which version of pkg it would install for arch. It
+// returns the name to download it by: pkg:arch, or plain pkg for an
+// architecture-independent package (apt files those under the native
+// architecture only).
+func candidate(ctx context.Context, pkg, arch string) (name, version string, err error) {
+	for _, name := range []string{pkg + ":" + arch, pkg} {
+		out, err := run(ctx, "", "apt-cache", "show", "--no-all-versions", name)
+		if err != nil {
+			continue
+		}
+		var v, a string
+		for _, l := range strings.Split(out, "\n") {
+			if x, ok := strings.CutPrefix(l, "Version: "); ok {
+				v = strings.TrimSpace(x)
+			}
+			if x, ok := strings.CutPrefix(l, "Architecture: "); ok {
+				a = strings.TrimSpace(x)
+			}
+		}
+		if v != "" && (a == arch || a == "all") {
+			return name, v, nil
 		}
 	}
-	return "", fmt.Errorf("package %s:%s: apt knows no version: %w", pkg, arch, errdefs.ErrNotFound)
+	return "", "", fmt.Errorf("package %s for %s: apt knows no version (for a foreign architecture: dpkg --add-architecture %s && apt-get update): %w", pkg, arch, arch, errdefs.ErrNotFound)
 }
 
 // dependsOn returns the first package pkg:arch depends on whose name has
@@ -111,7 +123,7 @@ func debFileName(pkg, version, arch string) string {
 // downloads it there with apt-get download (in a temporary directory,
 // then renamed, so an interrupted download leaves nothing behind).
 func fetchDeb(ctx context.Context, cache, pkg, arch string) (deb, error) {
-	ver, err := candidate(ctx, pkg, arch)
+	name, ver, err := candidate(ctx, pkg, arch)
 	if err != nil {
 		return deb{}, err
 	}
@@ -129,7 +141,7 @@ func fetchDeb(ctx context.Context, cache, pkg, arch string) (deb, error) {
 		return deb{}, err
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := run(ctx, tmp, "apt-get", "download", "-q", pkg+":"+arch+"="+ver); err != nil {
+	if _, err := run(ctx, tmp, "apt-get", "download", "-q", name+"="+ver); err != nil {
 		return deb{}, fmt.Errorf("download %s:%s: %w", pkg, arch, err)
 	}
 	got, err := filepath.Glob(filepath.Join(tmp, "*.deb"))

@@ -1,7 +1,7 @@
 // Command berth-vmimage builds berth's VM image (kernel, initramfs and
 // manifest.json) from Debian packages:
 //
-//	berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--deb FILE]... [--cache DIR]
+//	berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--deb FILE]... [--cache DIR] [--push REF]
 package main
 
 import (
@@ -12,6 +12,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berth-dev/berth/proto/version"
 	"github.com/berth-dev/berth/vmimage"
@@ -24,7 +27,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "build" {
-		fmt.Fprintln(os.Stderr, "usage: berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--crun-deb FILE] [--deb FILE]... [--cache DIR]")
+		fmt.Fprintln(os.Stderr, "usage: berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--crun-deb FILE] [--deb FILE]... [--cache DIR] [--push REF]")
 		os.Exit(2)
 	}
 	os.Exit(build(os.Args[2:]))
@@ -36,7 +39,7 @@ func build(args []string) int {
 		opts               vmimage.Options
 		debs               listFlag
 		kernelDeb, crunDeb string
-		module             string
+		module, push       string
 	)
 	fs.StringVar(&opts.Arch, "arch", "amd64", "architecture: amd64 or arm64")
 	fs.StringVar(&opts.Out, "out", "", "output directory (kernel, initramfs, manifest.json)")
@@ -46,6 +49,7 @@ func build(args []string) int {
 	fs.StringVar(&crunDeb, "crun-deb", "", "Debian crun package file to use")
 	fs.Var(&debs, "deb", "Debian package file to use instead of downloading that package (repeatable)")
 	fs.StringVar(&opts.Cache, "cache", defaultCache(), "directory keeping downloaded packages")
+	fs.StringVar(&push, "push", "", "also push the image to this registry reference as an OCI artifact")
 	fs.StringVar(&opts.Version, "version", version.Version, "berth version recorded in the manifest")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -84,6 +88,14 @@ func build(args []string) int {
 	m := res.Manifest
 	fmt.Printf("%s: kernel %s (%s), %d modules, initramfs %.1f MB (%d bytes)\n",
 		res.Dir, m.KernelVersion, m.Arch, len(m.Modules), float64(m.InitramfsSize)/1e6, m.InitramfsSize)
+	if push != "" {
+		d, err := vmimage.Push(ctx, res.Dir, push, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "berth-vmimage: %v\n", err)
+			return 1
+		}
+		fmt.Printf("pushed %s@%s\n", push, d)
+	}
 	return 0
 }
 
