@@ -56,9 +56,11 @@ func (e *engine) supervise(ctx context.Context) {
 		}
 		e.pid = cmd.Process.Pid
 		go e.announce(ctx, first)
-		var ws = <-w
-		if ctx.Err() != nil {
-			return
+		var ws unix.WaitStatus
+		select {
+		case ws = <-w:
+		case <-ctx.Done():
+			return // shutdown stops the engine
 		}
 		if ws.Exited() && ws.ExitStatus() == 0 {
 			logf("engine exited (shutdown requested) uptime=%s", uptime())

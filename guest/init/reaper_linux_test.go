@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// testReaper is the one reaper of the test process: two would steal each
+// other's children, as two PID 1 reapers would.
+var testReaper = sync.OnceValue(newReaper)
+
 // TestReaper starts many short-lived children at once: each starter must
 // get its own child's status even though one reaper waits for everything,
 // including children that exit before start returns.
@@ -16,7 +20,7 @@ func TestReaper(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {
 		t.Skip("no sh")
 	}
-	r := newReaper()
+	r := testReaper()
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := 0; i < 40; i++ {
