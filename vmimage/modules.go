@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -112,18 +113,24 @@ func (mt *moduleTree) modinfo(name string) (deps, pre []string, err error) {
 	if d, ok := mt.deps[name]; ok {
 		return d, nil, nil
 	}
+	deps, pre, _, err = mt.readModinfo(name)
+	return deps, pre, err
+}
+
+// readModinfo reads a module's depends, softdep "pre:" and alias fields.
+func (mt *moduleTree) readModinfo(name string) (deps, pre, aliases []string, err error) {
 	f, err := elf.Open(filepath.Join(mt.dir, mt.paths[name]))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	sec := f.Section(".modinfo")
 	if sec == nil {
-		return nil, nil, fmt.Errorf("module %s has no .modinfo section", name)
+		return nil, nil, nil, fmt.Errorf("module %s has no .modinfo section", name)
 	}
 	b, err := sec.Data()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, kv := range bytes.Split(b, []byte{0}) {
 		k, v, _ := strings.Cut(string(kv), "=")
@@ -136,9 +143,11 @@ func (mt *moduleTree) modinfo(name string) (deps, pre []string, err error) {
 			}
 		case "softdep":
 			pre = append(pre, softPre(v)...)
+		case "alias":
+			aliases = append(aliases, modName(v))
 		}
 	}
-	return deps, pre, nil
+	return deps, pre, aliases, nil
 }
 
 // softPre returns the "pre:" names of a softdep value ("pre: a b post: c").
@@ -167,9 +176,10 @@ func softPre(v string) []string {
 func (mt *moduleTree) resolve(want []string) ([]string, map[string][]string, error) {
 	var order []string
 	deps := map[string][]string{}
+	soft := map[string][]string{}
 	state := map[string]int{} // 1 visiting, 2 done
-	var visit func(name string, soft bool) error
-	visit = func(name string, soft bool) error {
+	var visit func(name string, optional bool) error
+	visit = func(name string, optional bool) error {
 		name = modName(name)
 		if state[name] == 2 || mt.builtin[name] {
 			return nil
@@ -178,7 +188,7 @@ func (mt *moduleTree) resolve(want []string) ([]string, map[string][]string, err
 			return fmt.Errorf("kernel module %s: dependency cycle", name)
 		}
 		if _, ok := mt.paths[name]; !ok {
-			if soft {
+			if optional {
 				return nil
 			}
 			return fmt.Errorf("kernel module %s is not in %s (neither a module nor built in): %w", name, mt.dir, errdefs.ErrNotFound)
@@ -199,6 +209,7 @@ func (mt *moduleTree) resolve(want []string) ([]string, map[string][]string, err
 			}
 		}
 		deps[name] = d
+		soft[name] = pre
 		state[name] = 2
 		order = append(order, name)
 		return nil
@@ -208,7 +219,39 @@ func (mt *moduleTree) resolve(want []string) ([]string, map[string][]string, err
 			return nil, nil, err
 		}
 	}
+	mt.addSoftDeps(order, deps, soft)
 	return order, deps, nil
+}
+
+// addSoftDeps makes a module depend on the included modules that provide
+// its soft "pre:" dependencies by name or alias (ext4 and libcrc32c need
+// "crc32c", which crc32c_generic provides), so that a loader working in
+// parallel still loads them first. Only providers that come earlier in
+// order are added, which keeps the graph acyclic.
+func (mt *moduleTree) addSoftDeps(order []string, deps, soft map[string][]string) {
+	provider := map[string]string{}
+	pos := map[string]int{}
+	for i, n := range order {
+		pos[n] = i
+		provider[n] = n
+		if _, ok := mt.deps[n]; ok {
+			continue
+		}
+		if _, _, aliases, err := mt.readModinfo(n); err == nil {
+			for _, a := range aliases {
+				if _, taken := provider[a]; !taken {
+					provider[a] = n
+				}
+			}
+		}
+	}
+	for _, n := range order {
+		for _, s := range soft[n] {
+			if p, ok := provider[s]; ok && p != n && pos[p] < pos[n] && !slices.Contains(deps[n], p) {
+				deps[n] = append(deps[n], p)
+			}
+		}
+	}
 }
 
 // modulesDep renders modules.dep for the resolved modules, one line per

@@ -107,6 +107,12 @@ func TestResolveModinfo(t *testing.T) {
 			}
 		})
 	}
+	// A soft dependency on an alias becomes a dependency when the
+	// module providing it comes earlier.
+	_, sd, _ := mt.resolve([]string{"crc32c_generic", "ext4"})
+	if !reflect.DeepEqual(sd["ext4"], []string{"jbd2", "mbcache", "crc32c_generic"}) {
+		t.Fatalf("ext4 deps = %v, want crc32c_generic added for softdep crc32c", sd["ext4"])
+	}
 	order, deps, _ := mt.resolve([]string{"ext4"})
 	got := string(mt.modulesDep(order, deps))
 	want := "kernel/fs/jbd2/jbd2.ko:\nkernel/fs/mbcache.ko:\nkernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/fs/mbcache.ko\n"

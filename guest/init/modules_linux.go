@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,38 +35,63 @@ func loadModules() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	var errs []error
-	absent := map[string]bool{} // modules whose hardware is not there
-	for _, p := range order {
-		if _, err := os.Stat("/sys/module/" + moduleName(p)); err == nil {
-			continue
-		}
-		if needsAbsent(deps[p], absent) {
-			absent[p] = true
-			continue
-		}
-		err := finit(filepath.Join(dir, p))
-		switch {
-		case errors.Is(err, unix.ENODEV):
-			// Hyper-V modules outside Hyper-V, crc32c-intel without SSE4.2.
-			absent[p] = true
-		case err != nil:
-			errs = append(errs, err)
-		default:
-			n++
-		}
-	}
-	return n, errors.Join(errs...)
+	return loadParallel(dir, order, deps)
 }
 
-func needsAbsent(deps []string, absent map[string]bool) bool {
-	for _, d := range deps {
-		if absent[d] {
-			return true
-		}
+// loadParallel loads the modules in order, each as soon as its
+// dependencies are in, up to one load per CPU at a time (finit_module
+// relocates and links each module: on a slow, emulated CPU that is the
+// cost). Modules that report ENODEV (Hyper-V outside Hyper-V, crc32c-intel
+// without SSE4.2) count as absent, and so do the modules that need them.
+func loadParallel(dir string, order []string, deps map[string][]string) (int, error) {
+	type result struct{ ok bool }
+	done := map[string]chan struct{}{}
+	state := map[string]*result{}
+	for _, p := range order {
+		done[p] = make(chan struct{})
+		state[p] = &result{}
 	}
-	return false
+	var (
+		mu   sync.Mutex
+		n    int
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, runtime.NumCPU())
+	for _, p := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[p])
+			for _, d := range deps[p] {
+				if ch, ok := done[d]; ok {
+					<-ch
+					if !state[d].ok {
+						return
+					}
+				}
+			}
+			if _, err := os.Stat("/sys/module/" + moduleName(p)); err == nil {
+				state[p].ok = true
+				return
+			}
+			sem <- struct{}{}
+			err := finit(filepath.Join(dir, p))
+			<-sem
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, unix.ENODEV):
+			case err != nil:
+				errs = append(errs, err)
+			default:
+				state[p].ok = true
+				n++
+			}
+		}()
+	}
+	wg.Wait()
+	return n, errors.Join(errs...)
 }
 
 func finit(p string) error {

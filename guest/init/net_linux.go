@@ -28,6 +28,7 @@ func setupNetwork(st *Static) error {
 		return fmt.Errorf("eth0 up: %w", err)
 	}
 	if st == nil {
+		waitCarrier("eth0", 3*time.Second) // a DISCOVER sent earlier is lost
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		start := time.Now()
@@ -51,4 +52,14 @@ func setupNetwork(st *Static) error {
 		dns = append(dns, d.String())
 	}
 	return writeResolvConf(dns)
+}
+
+// waitCarrier waits until name reports a carrier (operstate up), or d.
+func waitCarrier(name string, d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		l, err := netlink.LinkByName(name)
+		if err == nil && l.Attrs().OperState == netlink.OperUp {
+			return
+		}
+	}
 }
