@@ -74,22 +74,16 @@ func elfDeps(root, bin, triplet string) ([]string, error) {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		defer f.Close()
-		for _, prog := range f.Progs {
-			if prog.Type != elf.PT_INTERP {
-				continue
+		interp, err := interpreter(f)
+		if err != nil {
+			return fmt.Errorf("%s: program interpreter: %w", p, err)
+		}
+		if interp != "" && !seen[interp] {
+			seen[interp] = true
+			if _, err := resolveInRoot(root, interp); err != nil {
+				return fmt.Errorf("%s needs the loader %s, which no given package provides: %w", p, interp, errdefs.ErrNotFound)
 			}
-			b := make([]byte, prog.Filesz)
-			if _, err := prog.ReadAt(b, 0); err != nil {
-				return fmt.Errorf("%s: program interpreter: %w", p, err)
-			}
-			interp := strings.TrimRight(string(b), "\x00")
-			if !seen[interp] {
-				seen[interp] = true
-				if _, err := resolveInRoot(root, interp); err != nil {
-					return fmt.Errorf("%s needs the loader %s, which no given package provides: %w", p, interp, errdefs.ErrNotFound)
-				}
-				out = append(out, interp)
-			}
+			out = append(out, interp)
 		}
 		needed, err := f.ImportedLibraries()
 		if err != nil {
@@ -121,4 +115,20 @@ func elfDeps(root, bin, triplet string) ([]string, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// interpreter returns the PT_INTERP path of f, or "" for a static binary
+// or a library.
+func interpreter(f *elf.File) (string, error) {
+	for _, prog := range f.Progs {
+		if prog.Type != elf.PT_INTERP {
+			continue
+		}
+		b := make([]byte, prog.Filesz)
+		if _, err := prog.ReadAt(b, 0); err != nil {
+			return "", err
+		}
+		return strings.TrimRight(string(b), "\x00"), nil
+	}
+	return "", nil
 }

@@ -80,6 +80,11 @@ func build(args []string) int {
 			return 1
 		}
 	}
+	return buildAndPush(ctx, opts, push)
+}
+
+// buildAndPush builds the image, prints its size and pushes it when asked.
+func buildAndPush(ctx context.Context, opts vmimage.Options, push string) int {
 	res, err := vmimage.Build(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "berth-vmimage: %v\n", err)

@@ -60,7 +60,7 @@ func mountDataDisk(r *reaper, dev, dir string) error {
 	if !ok {
 		logf("formatting data disk %s (ext4, first boot)", dev)
 		start := time.Now()
-		defer func() { logf("formatted %s in %s", dev, time.Since(start).Round(time.Millisecond)) }()
+		defer func() { logf("formatted %s in %s uptime=%s", dev, time.Since(start).Round(time.Millisecond), uptime()) }()
 		cmd := exec.Command("/sbin/mkfs.ext4", "-q", "-F", "-L", "berth-data", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", dev)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 		ws, err := r.run(cmd)
