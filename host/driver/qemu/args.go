@@ -119,7 +119,7 @@ func BuildPlan(in Input) (Plan, error) {
 		if in.Virtiofsd != "" {
 			sock := filepath.Join(in.Dir, fmt.Sprintf("fs%d.sock", i))
 			p.Virtiofsd = append(p.Virtiofsd, Virtiofsd{Socket: sock, Args: []string{
-				"--socket-path=" + sock, "-o", "source=" + s.HostPath, "-o", "cache=auto"}})
+				"--socket-path=" + sock, "-o", "source=" + s.HostPath, "-o", "cache=auto", "-o", "log_level=warn"}})
 			a = append(a, "-chardev", fmt.Sprintf("socket,id=fs%d,path=%s", i, sock),
 				"-device", fmt.Sprintf("vhost-user-fs-pci,chardev=fs%d,tag=%s", i, tag))
 			extra = append(extra, "berth.share="+tag+":"+url.PathEscape(s.VMPath))

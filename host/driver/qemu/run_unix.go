@@ -288,10 +288,11 @@ func (d *Driver) DialAgent(ctx context.Context) (net.Conn, error) {
 	return run.dialer.Dial(ctx)
 }
 
-// cleanSockets removes sockets a killed qemu left behind.
+// cleanSockets removes the sockets a killed qemu or virtiofsd left
+// behind (only the driver's own: the machine dir holds others').
 func (d *Driver) cleanSockets() {
-	ms, _ := filepath.Glob(filepath.Join(d.inst.Dir, "*.sock"))
-	for _, m := range ms {
+	ms, _ := filepath.Glob(filepath.Join(d.inst.Dir, "fs[0-9]*.sock"))
+	for _, m := range append(ms, filepath.Join(d.inst.Dir, qmpSocket), filepath.Join(d.inst.Dir, agentSocket)) {
 		os.Remove(m)
 	}
 }

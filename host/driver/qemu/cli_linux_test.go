@@ -1,0 +1,134 @@
+package qemu
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/host/internal/testbin"
+)
+
+// cliEnv runs a built berth with its own BERTH_HOME.
+type cliEnv struct {
+	bin, home string
+}
+
+func (e cliEnv) run(t *testing.T, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.bin, args...)
+	cmd.Env = append(os.Environ(), "BERTH_HOME="+e.home, "BERTH_MACHINE=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (e cliEnv) must(t *testing.T, timeout time.Duration, args ...string) string {
+	t.Helper()
+	out, err := e.run(t, timeout, args...)
+	if err != nil {
+		t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// pidIn reads a pid from a pid file or the daemon's JSON status.
+func pidIn(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var st struct{ PID int }
+	if json.Unmarshal(b, &st) == nil && st.PID > 0 {
+		return st.PID
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// TestCLI: `berth machine init --driver qemu`, start, version answered
+// from inside the VM, ls, kill -9 of qemu (the daemon boots it again),
+// stop. The image is found beside the binary (<bindir>/vm).
+func TestCLI(t *testing.T) {
+	img := testImageDir(t)
+	binDir := t.TempDir()
+	bin, err := testbin.Build(binDir, "./cmd/berth")
+	if err != nil {
+		t.Fatalf("build berth: %v", err)
+	}
+	if err := os.Symlink(img, filepath.Join(binDir, "vm")); err != nil {
+		t.Fatal(err)
+	}
+	e := cliEnv{bin: bin, home: t.TempDir()}
+	mdir := filepath.Join(e.home, "machines", "q1")
+	t.Cleanup(func() {
+		e.run(t, time.Minute, "machine", "stop", "q1")
+		for _, f := range []string{"qemu.pid", "daemon.json"} {
+			if pid := pidIn(filepath.Join(mdir, f)); pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(mdir, "daemon.log"))
+			t.Logf("daemon.log:\n%s", b)
+		}
+	})
+
+	e.must(t, time.Minute, "machine", "init", "--driver", "qemu", "--cpus", "1", "--memory", "1GiB", "--disk", "4GiB", "q1")
+	start := time.Now()
+	e.must(t, 3*time.Minute, "machine", "start", "q1")
+	t.Logf("machine start to agent ready: %v", time.Since(start))
+
+	out := e.must(t, time.Minute, "--machine", "q1", "version")
+	host, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	if !strings.Contains(out, "Server: berth") || !strings.Contains(out, "Kernel Version:") ||
+		strings.Contains(out, "Kernel Version:   "+strings.TrimSpace(string(host))) {
+		t.Errorf("version does not come from the VM's kernel:\n%s", out)
+	}
+	ls := strings.Join(strings.Fields(e.must(t, time.Minute, "machine", "ls")), " ")
+	if !strings.Contains(ls, "q1 qemu Running 1 1GiB ") || !strings.Contains(ls, "/4GiB") {
+		t.Errorf("machine ls = %q, want q1 running with 1 CPU, 1GiB and disk use of 4GiB", ls)
+	}
+
+	t.Run("KillQEMU", func(t *testing.T) {
+		old := pidIn(filepath.Join(mdir, "qemu.pid"))
+		if old <= 1 {
+			t.Fatalf("no qemu pid file")
+		}
+		syscall.Kill(old, syscall.SIGKILL)
+		deadline := time.Now().Add(2 * time.Minute)
+		last := "qemu was not started again"
+		for {
+			pid := pidIn(filepath.Join(mdir, "qemu.pid"))
+			if pid > 1 && pid != old {
+				out, err := e.run(t, 30*time.Second, "--machine", "q1", "version")
+				if err == nil {
+					break
+				}
+				last = out
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the machine did not come back after qemu was killed: %s", last)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
+	e.must(t, 2*time.Minute, "machine", "stop", "q1")
+	ls = strings.Join(strings.Fields(e.must(t, time.Minute, "machine", "ls")), " ")
+	if !strings.Contains(ls, "q1 qemu Stopped") {
+		t.Errorf("machine ls after stop = %q", ls)
+	}
+	if pid := pidIn(filepath.Join(mdir, "qemu.pid")); pid > 1 {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("qemu (pid %d) still runs after machine stop", pid)
+		}
+	}
+}
