@@ -63,10 +63,18 @@ func TestCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build berth: %v", err)
 	}
+	e := cliEnv{bin: bin, home: t.TempDir()}
+	// No image anywhere yet: init fails clearly and registers nothing.
+	out, err := e.run(t, time.Minute, "machine", "init", "--driver", "qemu", "q0")
+	if err == nil || !strings.Contains(out, "no berth VM image") || !strings.Contains(out, "berth-vmimage build") {
+		t.Errorf("init without an image: err=%v\n%s", err, out)
+	}
+	if ls := e.must(t, time.Minute, "machine", "ls", "-q"); strings.Contains(ls, "q0") {
+		t.Errorf("a failed init left the machine registered: %q", ls)
+	}
 	if err := os.Symlink(img, filepath.Join(binDir, "vm")); err != nil {
 		t.Fatal(err)
 	}
-	e := cliEnv{bin: bin, home: t.TempDir()}
 	mdir := filepath.Join(e.home, "machines", "q1")
 	t.Cleanup(func() {
 		e.run(t, time.Minute, "machine", "stop", "q1")
@@ -86,7 +94,7 @@ func TestCLI(t *testing.T) {
 	e.must(t, 3*time.Minute, "machine", "start", "q1")
 	t.Logf("machine start to agent ready: %v", time.Since(start))
 
-	out := e.must(t, time.Minute, "--machine", "q1", "version")
+	out = e.must(t, time.Minute, "--machine", "q1", "version")
 	host, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	if !strings.Contains(out, "Server: berth") || !strings.Contains(out, "Kernel Version:") ||
 		strings.Contains(out, "Kernel Version:   "+strings.TrimSpace(string(host))) {
