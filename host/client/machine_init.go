@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ type machineInitOptions struct {
 	shares     []string
 	forwardAll bool
 	addresses  []string
+	image      string
 }
 
 func (c *cli) newMachineInitCommand() *cobra.Command {
@@ -43,6 +45,7 @@ func (c *cli) newMachineInitCommand() *cobra.Command {
 	f.StringArrayVar(&o.insecure, "insecure-registry", nil, "registry that may be reached over plain HTTP (repeatable)")
 	f.StringArrayVar(&o.shares, "share", nil, "host folder to share into the machine at the same path, beside the OS's defaults (repeatable)")
 	f.StringArrayVar(&o.addresses, "forward-address", nil, "host address published ports listen on when -p gives none (repeatable; default 127.0.0.1 and ::1)")
+	f.StringVar(&o.image, "image", "", "VM image dir (kernel, initramfs, manifest.json from berth-vmimage build) (VM drivers; default: beside the binary)")
 	f.BoolVar(&o.forwardAll, "forward-all", false, "also forward to localhost the ports that processes in --network host containers listen on")
 	return cmd
 }
@@ -62,6 +65,11 @@ func (o machineInitOptions) config(name string) (machine.Config, error) {
 	}
 	if cfg.Shares, err = shareFlags(o.shares); err != nil {
 		return cfg, err
+	}
+	if o.image != "" {
+		if cfg.Image, err = filepath.Abs(o.image); err != nil {
+			return cfg, fmt.Errorf("invalid --image %q: %w", o.image, err)
+		}
 	}
 	cfg.ForwardAll = o.forwardAll
 	cfg.ForwardAddresses = o.addresses

@@ -34,6 +34,12 @@ type Instance struct {
 	CPUs        int
 	MemoryBytes int64
 	DiskBytes   int64
+	// Image is the VM image dir given at init (--image); empty means the
+	// driver's usual places. Drivers without a VM ignore it.
+	Image string
+	// Shares are host folders shared at the same path, beside the ones
+	// the driver's factory shares (berth machine init --share).
+	Shares []string
 	// InsecureRegistries are passed to the agent: registries it may reach
 	// over plain HTTP.
 	InsecureRegistries []string

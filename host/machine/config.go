@@ -42,6 +42,9 @@ type Config struct {
 	CPUs   int   `json:"cpus"`
 	Memory int64 `json:"memory"`
 	Disk   int64 `json:"disk"`
+	// Image is the VM image dir (berth machine init --image); empty: the
+	// driver looks in its usual places.
+	Image string `json:"image,omitempty"`
 	// InsecureRegistries may be reached over plain HTTP.
 	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
 	// Shares are host folders shared into the VM at the same path, beside

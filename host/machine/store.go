@@ -176,6 +176,8 @@ func instance(m *Machine, logw io.Writer) driver.Instance {
 		CPUs:               m.Config.CPUs,
 		MemoryBytes:        m.Config.Memory,
 		DiskBytes:          m.Config.Disk,
+		Image:              m.Config.Image,
+		Shares:             m.Config.Shares,
 		InsecureRegistries: m.Config.InsecureRegistries,
 		Log:                logw,
 	}

@@ -69,7 +69,11 @@ func TestCLI(t *testing.T) {
 	if err == nil || !strings.Contains(out, "no berth VM image") || !strings.Contains(out, "berth-vmimage build") {
 		t.Errorf("init without an image: err=%v\n%s", err, out)
 	}
-	if ls := e.must(t, time.Minute, "machine", "ls", "-q"); strings.Contains(ls, "q0") {
+	out, err = e.run(t, time.Minute, "machine", "init", "--driver", "qemu", "--image", t.TempDir(), "q2")
+	if err == nil || !strings.Contains(out, "the machine's --image") {
+		t.Errorf("init with an empty --image dir: err=%v\n%s", err, out)
+	}
+	if ls := e.must(t, time.Minute, "machine", "ls", "-q"); strings.Contains(ls, "q0") || strings.Contains(ls, "q2") {
 		t.Errorf("a failed init left the machine registered: %q", ls)
 	}
 	if err := os.Symlink(img, filepath.Join(binDir, "vm")); err != nil {

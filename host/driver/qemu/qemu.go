@@ -17,6 +17,7 @@ package qemu
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,8 +134,20 @@ func ImageDirs(exe, home, goarch string) []string {
 	return dirs
 }
 
-// findImage returns the VM image to boot, checked for this architecture.
-func (f Factory) findImage() (bootimage.Image, error) {
+// findImage returns the VM image to boot, checked for this architecture:
+// the machine's own (--image) when it has one, else the first found.
+func (f Factory) findImage(machineImage string) (bootimage.Image, error) {
+	if machineImage != "" {
+		img, err := bootimage.Open(machineImage)
+		if errors.Is(err, fs.ErrNotExist) {
+			return img, errkind.New(errdefs.ErrNotFound, "no berth VM image (%s) in %s (the machine's --image); build one there: berth-vmimage build --arch %s --out %s",
+				bootimage.ManifestFile, machineImage, runtime.GOARCH, machineImage)
+		}
+		if err != nil {
+			return img, err
+		}
+		return img, img.CheckArch(runtime.GOARCH)
+	}
 	dirs := f.ImageDirs
 	if len(dirs) == 0 {
 		exe, _ := os.Executable()

@@ -50,7 +50,7 @@ func TestFindImageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Factory{ImageDirs: tt.dirs}.findImage()
+			_, err := Factory{ImageDirs: tt.dirs}.findImage("")
 			if err == nil || !tt.ok(err) {
 				t.Fatalf("findImage = %v", err)
 			}
@@ -169,5 +169,22 @@ func TestQMPCommand(t *testing.T) {
 	}
 	if err := qmpCommand(context.Background(), filepath.Join(t.TempDir(), "none"), "quit"); err == nil {
 		t.Errorf("qmpCommand without a socket succeeded")
+	}
+}
+
+func TestFindMachineImage(t *testing.T) {
+	empty := t.TempDir()
+	_, err := Factory{}.findImage(empty)
+	if !errdefs.IsNotFound(err) || !strings.Contains(err.Error(), "the machine's --image") || !strings.Contains(err.Error(), empty) {
+		t.Errorf("findImage(empty dir) = %v", err)
+	}
+	good := t.TempDir()
+	os.WriteFile(filepath.Join(good, "manifest.json"), []byte(`{"arch":"`+runtime.GOARCH+`"}`), 0o644)
+	os.WriteFile(filepath.Join(good, "kernel"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(good, "initramfs"), []byte("i"), 0o644)
+	// The machine's image wins over the factory's places.
+	img, err := Factory{ImageDirs: []string{empty}}.findImage(good)
+	if err != nil || img.Kernel != filepath.Join(good, "kernel") {
+		t.Errorf("findImage(good) = %+v, %v", img, err)
 	}
 }

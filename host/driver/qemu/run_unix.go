@@ -104,7 +104,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 
 // plan finds the image and builds the command line.
 func (d *Driver) plan() (Plan, error) {
-	img, err := d.f.findImage()
+	img, err := d.f.findImage(d.inst.Image)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -115,11 +115,26 @@ func (d *Driver) plan() (Plan, error) {
 	rand.Read(seed)
 	in := Input{Name: d.inst.Name, Dir: d.inst.Dir, CPUs: d.inst.CPUs, MemoryBytes: d.inst.MemoryBytes,
 		Image: img, GOARCH: runtime.GOARCH, Accel: accel(), Virtiofsd: d.f.virtiofsd(),
-		Shares: existingShares(d.f.Shares), Now: time.Now(), Seed: seed}
+		Shares: existingShares(d.shares()), Now: time.Now(), Seed: seed}
 	if vsockAvailable() {
 		in.VsockCID = vsockCID(d.inst.Dir)
 	}
 	return BuildPlan(in)
+}
+
+// shares are the factory's shares plus the machine's own, each once.
+func (d *Driver) shares() []share.Share {
+	out := append([]share.Share(nil), d.f.Shares...)
+	for _, p := range d.inst.Shares {
+		dup := false
+		for _, s := range out {
+			dup = dup || s.VMPath == p
+		}
+		if !dup {
+			out = append(out, share.Share{HostPath: p, VMPath: p})
+		}
+	}
+	return out
 }
 
 // existingShares drops shared folders that do not exist on this host.
@@ -302,7 +317,7 @@ func (d *Driver) Create(ctx context.Context) error {
 	if _, err := d.f.qemuPath(); err != nil {
 		return err
 	}
-	if _, err := d.f.findImage(); err != nil {
+	if _, err := d.f.findImage(d.inst.Image); err != nil {
 		return err
 	}
 	return createDisk(filepath.Join(d.inst.Dir, diskFile), d.inst.DiskBytes)
