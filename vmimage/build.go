@@ -119,25 +119,40 @@ func collectDebs(ctx context.Context, ai archInfo, opts Options) (deb, []deb, er
 		}
 		given[d.Package] = d
 	}
+	var want []string
 	if kdeb.File == "" {
 		kpkg, err := dependsOn(ctx, ai.KernelMeta, ai.Debian, "linux-image-")
 		if err != nil {
 			return deb{}, nil, err
 		}
-		if kdeb, err = fetchDeb(ctx, opts.Cache, kpkg, ai.Debian); err != nil {
+		want = append(want, kpkg)
+	}
+	for _, p := range userPackages {
+		if _, ok := given[p]; !ok {
+			want = append(want, p)
+		}
+	}
+	refs := map[string]pkgRef{}
+	if len(want) > 0 {
+		var err error
+		if refs, err = candidates(ctx, want, ai.Debian); err != nil {
 			return deb{}, nil, err
 		}
 	}
 	var out []deb
-	for _, p := range userPackages {
-		d, ok := given[p]
-		if !ok {
-			var err error
-			if d, err = fetchDeb(ctx, opts.Cache, p, ai.Debian); err != nil {
-				return deb{}, nil, err
-			}
+	for i, p := range want {
+		d, err := fetchDeb(ctx, opts.Cache, p, ai.Debian, refs[p])
+		if err != nil {
+			return deb{}, nil, err
 		}
-		out = append(out, d)
+		if i == 0 && kdeb.File == "" {
+			kdeb = d
+			continue
+		}
+		given[p] = d
+	}
+	for _, p := range userPackages {
+		out = append(out, given[p])
 	}
 	return kdeb, out, nil
 }

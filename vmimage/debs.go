@@ -70,30 +70,63 @@ func extractDeb(ctx context.Context, d deb, root string) error {
 	return nil
 }
 
-// candidate asks apt which version of pkg it would install for arch. It
-// returns the name to download it by: pkg:arch, or plain pkg for an
-// architecture-independent package (apt files those under the native
-// architecture only).
-func candidate(ctx context.Context, pkg, arch string) (name, version string, err error) {
-	for _, name := range []string{pkg + ":" + arch, pkg} {
-		out, err := run(ctx, "", "apt-cache", "show", "--no-all-versions", name)
-		if err != nil {
-			continue
-		}
-		var v, a string
-		for _, l := range strings.Split(out, "\n") {
-			if x, ok := strings.CutPrefix(l, "Version: "); ok {
-				v = strings.TrimSpace(x)
+// pkgRef is how to download a package: the name apt knows it by (pkg:arch,
+// or plain pkg for an architecture-independent package, which apt files
+// under the native architecture only) and its candidate version.
+type pkgRef struct{ Name, Version string }
+
+// candidates asks apt, in one call per naming, which version of each
+// package it would install for arch (apt-cache takes over a second per
+// call).
+func candidates(ctx context.Context, pkgs []string, arch string) (map[string]pkgRef, error) {
+	out := map[string]pkgRef{}
+	for _, qualify := range []bool{true, false} {
+		var names []string
+		for _, p := range pkgs {
+			if _, ok := out[p]; !ok {
+				if qualify {
+					p += ":" + arch
+				}
+				names = append(names, p)
 			}
-			if x, ok := strings.CutPrefix(l, "Architecture: "); ok {
-				a = strings.TrimSpace(x)
-			}
 		}
-		if v != "" && (a == arch || a == "all") {
-			return name, v, nil
+		if len(names) == 0 {
+			break
+		}
+		cmd := exec.CommandContext(ctx, "apt-cache", append([]string{"show", "--no-all-versions"}, names...)...)
+		b, err := cmd.Output() // a missing name fails the call but not the others' stanzas
+		if errors.Is(err, exec.ErrNotFound) {
+			return nil, fmt.Errorf("apt-cache is not installed (berth-vmimage downloads Debian packages with apt; or give them with --deb): %w", errdefs.ErrFailedPrecondition)
+		}
+		for _, st := range strings.Split(string(b), "\n\n") {
+			f := stanza(st)
+			if f["Package"] == "" || (f["Architecture"] != arch && f["Architecture"] != "all") {
+				continue
+			}
+			name := f["Package"]
+			if qualify {
+				name += ":" + arch
+			}
+			out[f["Package"]] = pkgRef{Name: name, Version: f["Version"]}
 		}
 	}
-	return "", "", fmt.Errorf("package %s for %s: apt knows no version (for a foreign architecture: dpkg --add-architecture %s && apt-get update): %w", pkg, arch, arch, errdefs.ErrNotFound)
+	for _, p := range pkgs {
+		if _, ok := out[p]; !ok {
+			return nil, fmt.Errorf("package %s for %s: apt knows no version (for a foreign architecture: dpkg --add-architecture %s && apt-get update): %w", p, arch, arch, errdefs.ErrNotFound)
+		}
+	}
+	return out, nil
+}
+
+// stanza parses the fields of one apt-cache show stanza.
+func stanza(s string) map[string]string {
+	f := map[string]string{}
+	for _, l := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(l, ": "); ok && !strings.HasPrefix(l, " ") {
+			f[k] = strings.TrimSpace(v)
+		}
+	}
+	return f
 }
 
 // dependsOn returns the first package pkg:arch depends on whose name has
@@ -119,14 +152,12 @@ func debFileName(pkg, version, arch string) string {
 	return fmt.Sprintf("%s_%s_%s.deb", pkg, strings.ReplaceAll(version, ":", "%3a"), arch)
 }
 
-// fetchDeb returns pkg:arch at apt's candidate version from cache, or
-// downloads it there with apt-get download (in a temporary directory,
-// then renamed, so an interrupted download leaves nothing behind).
-func fetchDeb(ctx context.Context, cache, pkg, arch string) (deb, error) {
-	name, ver, err := candidate(ctx, pkg, arch)
-	if err != nil {
-		return deb{}, err
-	}
+// fetchDeb returns the package ref names at its candidate version from
+// cache, or downloads it there with apt-get download (in a temporary
+// directory, then renamed, so an interrupted download leaves nothing
+// behind).
+func fetchDeb(ctx context.Context, cache, pkg, arch string, ref pkgRef) (deb, error) {
+	name, ver := ref.Name, ref.Version
 	for _, a := range []string{arch, "all"} {
 		p := filepath.Join(cache, debFileName(pkg, ver, a))
 		if _, err := os.Stat(p); err == nil {
