@@ -47,8 +47,9 @@ func WithSyncTimeout(d time.Duration) SerialMuxOption {
 func NewSerialMux(connect Dialer, opts ...SerialMuxOption) *SerialMux {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = io.Discard
-	// Notice a dead guest in seconds, not the default minutes.
-	cfg.KeepAliveInterval = 5 * time.Second
+	// A ping every 30s wakes an idle guest rarely; the VM process exiting
+	// (the common way a session dies) closes the mux at once anyway.
+	cfg.KeepAliveInterval = 30 * time.Second
 	cfg.ConnectionWriteTimeout = 10 * time.Second
 	cfg.StreamOpenTimeout = 30 * time.Second
 	cfg.StreamCloseTimeout = time.Minute
