@@ -53,6 +53,7 @@ func (c *cli) createContainer(ctx context.Context, cmd *cobra.Command, o *contai
 		if res.Machine == machine.DefaultName {
 			res.Machine = ""
 		}
+		c.withMachineShares(&res)
 		o.resolver = &res
 	}
 	bodies, err := o.toConfig(cmd.Flags())

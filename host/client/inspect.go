@@ -83,7 +83,7 @@ func (c *cli) inspectAs(ctx context.Context, a *agentConn, typ, ref string, size
 		if err != nil {
 			return nil, fromAgent(err)
 		}
-		return json.RawMessage(r.Json), nil
+		return json.RawMessage(c.withForwardedInspect(ctx, a, r.Json)), nil
 	case "image":
 		r, err := a.Images.Inspect(ctx, &agentv1.InspectImageRequest{Ref: ref})
 		if err != nil {

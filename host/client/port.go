@@ -22,10 +22,7 @@ func (c *cli) newPortCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ports network.PortMap
-			if info.NetworkSettings != nil {
-				ports = info.NetworkSettings.Ports
-			}
+			ports := c.forwardedPorts(ctx, a, info)
 			private := ""
 			if len(args) == 2 {
 				private = args[1]

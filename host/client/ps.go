@@ -108,6 +108,7 @@ func (c *cli) runPs(ctx context.Context, o psOptions) error {
 	if err != nil {
 		return fromAgent(err)
 	}
+	c.withForwardedSummaries(ctx, a, resp.Containers)
 	lf := psListFormat(o)
 	rows := make([]any, 0, len(resp.Containers))
 	now := time.Now()

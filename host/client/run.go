@@ -67,7 +67,7 @@ func (c *cli) runRun(ctx context.Context, cmd *cobra.Command, o runOptions) erro
 		return withExitCode(125, err)
 	}
 	start := func() error {
-		if _, err := a.Containers.Start(ctx, &agentv1.ContainerRequest{Id: id}); err != nil {
+		if err := c.startContainer(ctx, a, id); err != nil {
 			return startError(err)
 		}
 		return nil

@@ -10,12 +10,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/docker/go-connections/nat"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/spf13/pflag"
 
+	"github.com/berth-dev/berth/host/forward"
 	"github.com/berth-dev/berth/host/share"
 )
 
@@ -319,35 +319,14 @@ func (o *containerOptions) ports() (network.PortSet, network.PortMap, error) {
 		}
 		specs = append(specs, fmt.Sprintf("%s:%s/%s", params["published"], params["target"], params["protocol"]))
 	}
-	natPorts, natBindings, err := nat.ParsePortSpecs(specs)
+	bs, err := forward.ParsePortSpecs(specs)
 	if err != nil {
 		return nil, nil, err
 	}
+	bindings := forward.PortMap(bs)
 	exposed := network.PortSet{}
-	for p := range natPorts {
-		np, err := network.ParsePort(string(p))
-		if err != nil {
-			return nil, nil, err
-		}
-		exposed[np] = struct{}{}
-	}
-	bindings := network.PortMap{}
-	for p, bs := range natBindings {
-		np, err := network.ParsePort(string(p))
-		if err != nil {
-			return nil, nil, err
-		}
-		list := []network.PortBinding{}
-		for _, b := range bs {
-			var ip netip.Addr
-			if b.HostIP != "" {
-				if ip, err = netip.ParseAddr(b.HostIP); err != nil {
-					return nil, nil, fmt.Errorf("invalid IP address: %s", b.HostIP)
-				}
-			}
-			list = append(list, network.PortBinding{HostIP: ip, HostPort: b.HostPort})
-		}
-		bindings[np] = list
+	for p := range bindings {
+		exposed[p] = struct{}{}
 	}
 	for _, e := range o.expose {
 		pr, err := network.ParsePortRange(e)

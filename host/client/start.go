@@ -37,8 +37,7 @@ func (c *cli) runStart(ctx context.Context, o startOptions, args []string) error
 	}
 	if !o.attach && !o.stdin {
 		return c.forEachContainer(args, func(id string) error {
-			_, err := a.Containers.Start(ctx, &agentv1.ContainerRequest{Id: id})
-			return err
+			return c.startContainer(ctx, a, id)
 		})
 	}
 	if len(args) > 1 {
@@ -57,7 +56,7 @@ func (c *cli) runStart(ctx context.Context, o startOptions, args []string) error
 		tty: cfg.Tty, stdin: o.stdin && cfg.OpenStdin, stdout: cfg.AttachStdout || o.attach, stderr: cfg.AttachStderr || o.attach,
 		detachKeys: o.detachKeys, sigProxy: !cfg.Tty,
 		start: func() error {
-			if _, err := a.Containers.Start(ctx, &agentv1.ContainerRequest{Id: id}); err != nil {
+			if err := c.startContainer(ctx, a, id); err != nil {
 				return startError(err)
 			}
 			return nil

@@ -51,6 +51,9 @@ func (c *cli) runStop(ctx context.Context, o stopOptions, timeoutSet bool, args 
 		} else {
 			_, err = a.Containers.Stop(ctx, req)
 		}
+		if err == nil {
+			c.syncForwards(ctx, a, id)
+		}
 		return err
 	})
 }
