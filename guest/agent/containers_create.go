@@ -259,6 +259,15 @@ func mergedConfig(cfg *ctypes.Config, img ocispec.ImageConfig) *ctypes.Config {
 	for v := range img.Volumes {
 		c.Volumes[v] = struct{}{}
 	}
+	c.ExposedPorts = maps.Clone(cfg.ExposedPorts)
+	for p := range img.ExposedPorts {
+		if np, err := ntypes.ParsePort(p); err == nil {
+			if c.ExposedPorts == nil {
+				c.ExposedPorts = ntypes.PortSet{}
+			}
+			c.ExposedPorts[np] = struct{}{}
+		}
+	}
 	return &c
 }
 

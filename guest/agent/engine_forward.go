@@ -45,4 +45,3 @@ func (e *engine) ForwardAddr(containerID, proto string, port uint16) (string, er
 	}
 	return "", newKindError(errdefs.ErrFailedPrecondition, "container %s has no network address to forward port %s/%s to", shortID(r.ID), p, proto)
 }
-

@@ -27,6 +27,9 @@ func (e *engine) restoreNetworks(ctx context.Context, recs []*record) {
 		if _, err := os.Stat(dir); err != nil {
 			continue // no runtime state: nothing will run
 		}
+		if keepLiveNetns(dir, e.netnsPath(r.ID)) {
+			continue // still running in it: an agent restart
+		}
 		if err := e.rebuildNetwork(ctx, r, dir); err != nil {
 			log.G(ctx).WithError(err).WithField("container", r.Name).Warn("restore container network")
 		}
