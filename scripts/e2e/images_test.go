@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -41,6 +42,9 @@ func busyboxImage(t *testing.T) v1.Image {
 	if err != nil {
 		t.Skipf("needs /bin/busybox (apt-get install busybox-static): %v", err)
 	}
+	// A file unique to this image makes its layer unique, so that no test
+	// finds its layer already pulled by another one (they share a machine).
+	nonce := []byte(fmt.Sprintf("%s %d\n", t.Name(), time.Now().UnixNano()))
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	hdrs := []*tar.Header{
@@ -48,6 +52,8 @@ func busyboxImage(t *testing.T) v1.Image {
 		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))},
 		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
 		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
+		{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "etc/berth-e2e-id", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(nonce))},
 	}
 	for _, h := range hdrs {
 		h.ModTime = time.Unix(1700000000, 0)
@@ -55,7 +61,11 @@ func busyboxImage(t *testing.T) v1.Image {
 			t.Fatal(err)
 		}
 		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write(bb); err != nil {
+			data := bb
+			if h.Name == "etc/berth-e2e-id" {
+				data = nonce
+			}
+			if _, err := tw.Write(data); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -130,6 +140,7 @@ func serveImage(t *testing.T, img v1.Image) testImage {
 // list, tag, inspect, save, remove, load, prune, and the bad inputs.
 func TestImages(t *testing.T) {
 	requireBerth(t)
+	emptyMachine(t) // the listings below expect this test's image only
 	img := serveImage(t, busyboxImage(t))
 	steps := []struct {
 		name string
@@ -255,3 +266,16 @@ func testTag(t *testing.T, img testImage) {
 }
 
 func shortID(id string) string { return strings.TrimPrefix(id, "sha256:")[:12] }
+
+// emptyMachine removes every container and image from the shared e2e
+// machine, for tests that check whole listings.
+func emptyMachine(t *testing.T) {
+	t.Helper()
+	if ids := berthOK(t, "ps", "-aq").lines(); len(ids) > 0 {
+		berthOK(t, append([]string{"rm", "-f"}, ids...)...)
+	}
+	berthOK(t, "image", "prune", "-a", "-f")
+	if left := berthOK(t, "images", "-q").lines(); len(left) > 0 {
+		t.Fatalf("images left after prune -a: %v", left)
+	}
+}
