@@ -257,36 +257,8 @@ func TestDaemonKilledRestarts(t *testing.T) {
 	}
 }
 
-// TestAgentDiesIsRestarted: the daemon restarts an agent that dies.
-func TestAgentDiesIsRestarted(t *testing.T) {
-	s, _ := daemonStore(t, nil)
-	m := newRunning(t, s, "ag")
-	old := readPID(m.dir, "agent.pid")
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	for alive(old) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	// A client that comes while the agent is down waits for the new one.
-	if v := agentVersion(t, m); v == "" {
-		t.Errorf("empty version from the restarted agent")
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		pid := readPID(m.dir, "agent.pid")
-		if pid > 0 && pid != old && m.State() == StateRunning && ping(context.Background(), m) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent not restarted (pid file %d, state %s)", pid, m.State())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if b, _ := os.ReadFile(m.LogPath()); !bytes.Contains(b, []byte("agent died; restarting it")) {
-		t.Errorf("daemon.log does not record the restart")
-	}
-}
+// The daemon restarting a killed agent is tested with the real binaries in
+// e2e.TestAgentKilledIsRestarted.
 
 func TestRemoveRunning(t *testing.T) {
 	s, _ := daemonStore(t, nil)
