@@ -3,39 +3,17 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // berthOnTerminal runs berth with stdout and stderr on a pseudo-terminal of
 // 160 columns and returns what it drew.
 func berthOnTerminal(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer ptm.Close()
-	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open pts: %v", err)
-	}
-	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 160, Row: 40}); err != nil {
-		t.Fatalf("set size: %v", err)
-	}
+	ptm, pts := openPTY(t, 40, 160)
 	var screen bytes.Buffer
 	read := make(chan struct{})
 	go func() {
@@ -46,7 +24,7 @@ func berthOnTerminal(t *testing.T, args ...string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, berthBin, args...)
 	cmd.Stdout, cmd.Stderr = pts, pts
-	err = cmd.Run()
+	err := cmd.Run()
 	pts.Close()
 	<-read
 	code := 0
