@@ -209,8 +209,9 @@ func (s *Store) Remove(ctx context.Context, name string, force bool) error {
 	return nil
 }
 
-// Prune removes unused volumes: anonymous ones, or all with all set, that
-// match keep (nil keeps nothing back). It returns the names and bytes freed.
+// Prune removes unused volumes: anonymous ones, or all with all set, for
+// which match returns true (a nil match takes every one). It returns the
+// names and bytes freed.
 func (s *Store) Prune(ctx context.Context, all bool, match func(*Volume) bool) ([]string, uint64, error) {
 	vs, err := s.List(ctx)
 	if err != nil {
