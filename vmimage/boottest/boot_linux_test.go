@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -18,9 +16,9 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/ttrpc"
-	"github.com/hashicorp/yamux"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/berth-dev/berth/host/transport"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 	"github.com/berth-dev/berth/vmimage"
@@ -204,21 +202,17 @@ func logMilestones(t *testing.T, console string) {
 // client, one stream with a ttrpc header.
 func dialAgent(t *testing.T, sock string) agentv1.TTRPCSystemClient {
 	t.Helper()
-	c, err := net.Dial("unix", sock)
+	// The host side of the serial mux, as the qemu driver uses it.
+	mux := transport.NewSerialMux(transport.DialFunc(func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}), transport.WithSyncTimeout(30*time.Second))
+	t.Cleanup(func() { mux.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := mux.Dial(ctx)
 	if err != nil {
-		t.Fatalf("dial qemu's serial socket: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	br := hostSync(t, c)
-	cfg := yamux.DefaultConfig()
-	cfg.LogOutput = io.Discard
-	s, err := yamux.Client(&readerConn{Conn: c, r: br}, cfg)
-	if err != nil {
-		t.Fatalf("yamux: %v", err)
-	}
-	st, err := s.Open()
-	if err != nil {
-		t.Fatalf("open stream: %v", err)
+		t.Fatalf("open stream over qemu's serial socket: %v", err)
 	}
 	if err := stream.Write(st, stream.Header{Kind: stream.KindTTRPC}); err != nil {
 		t.Fatalf("stream header: %v", err)
@@ -226,55 +220,4 @@ func dialAgent(t *testing.T, sock string) agentv1.TTRPCSystemClient {
 	tc := ttrpc.NewClient(st)
 	t.Cleanup(func() { tc.Close() })
 	return agentv1.NewTTRPCSystemClient(tc)
-}
-
-type readerConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c *readerConn) Read(b []byte) (int, error) { return c.r.Read(b) }
-
-func hostSync(t *testing.T, c net.Conn) *bufio.Reader {
-	t.Helper()
-	nonce := make([]byte, 8)
-	rand.Read(nonce)
-	frame := func(typ byte) []byte { return append(append([]byte("BRTHMUX"), typ), nonce...) }
-	br := bufio.NewReader(c)
-	found := make(chan error, 1)
-	go func() {
-		want, win := frame('A'), []byte{}
-		for {
-			b, err := br.ReadByte()
-			if err != nil {
-				found <- err
-				return
-			}
-			if win = append(win, b); len(win) > len(want) {
-				win = win[1:]
-			}
-			if bytes.Equal(win, want) {
-				found <- nil
-				return
-			}
-		}
-	}()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		if _, err := c.Write(frame('S')); err != nil {
-			t.Fatalf("sync: %v", err)
-		}
-		select {
-		case err := <-found:
-			if err != nil {
-				t.Fatalf("sync: %v", err)
-			}
-			if _, err := c.Write(frame('G')); err != nil {
-				t.Fatalf("sync: %v", err)
-			}
-			return br
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	t.Fatal("the guest never answered the serial mux sync")
-	return nil
 }
