@@ -608,6 +608,449 @@ func (x *ListeningPort) GetPort() uint32 {
 	return 0
 }
 
+type SetTimeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Time is the host's current time.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeRequest) Reset() {
+	*x = SetTimeRequest{}
+	mi := &file_agent_v1_system_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeRequest) ProtoMessage() {}
+
+func (x *SetTimeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeRequest.ProtoReflect.Descriptor instead.
+func (*SetTimeRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetTimeRequest) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+type SetTimeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OffsetNanos is the VM clock minus the host clock before the call.
+	OffsetNanos int64 `protobuf:"varint,1,opt,name=offset_nanos,json=offsetNanos,proto3" json:"offset_nanos,omitempty"`
+	// Stepped says whether the clock was set.
+	Stepped       bool `protobuf:"varint,2,opt,name=stepped,proto3" json:"stepped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeResponse) Reset() {
+	*x = SetTimeResponse{}
+	mi := &file_agent_v1_system_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeResponse) ProtoMessage() {}
+
+func (x *SetTimeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeResponse.ProtoReflect.Descriptor instead.
+func (*SetTimeResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetTimeResponse) GetOffsetNanos() int64 {
+	if x != nil {
+		return x.OffsetNanos
+	}
+	return 0
+}
+
+func (x *SetTimeResponse) GetStepped() bool {
+	if x != nil {
+		return x.Stepped
+	}
+	return false
+}
+
+type ShellRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// StreamID is a data stream from OpenStream carrying stdin and output
+	// (raw with a TTY, stdcopy-framed without, as for ExecStart).
+	StreamId string `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// Args is the command; empty means the VM's login shell (/bin/sh).
+	Args []string `protobuf:"bytes,2,rep,name=args,proto3" json:"args,omitempty"`
+	// Env is added to a minimal environment (PATH, HOME, TERM).
+	Env    []string `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty"`
+	Tty    bool     `protobuf:"varint,4,opt,name=tty,proto3" json:"tty,omitempty"`
+	Height uint32   `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	Width  uint32   `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`
+	// WorkingDir defaults to /.
+	WorkingDir    string `protobuf:"bytes,7,opt,name=working_dir,json=workingDir,proto3" json:"working_dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShellRequest) Reset() {
+	*x = ShellRequest{}
+	mi := &file_agent_v1_system_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShellRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShellRequest) ProtoMessage() {}
+
+func (x *ShellRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShellRequest.ProtoReflect.Descriptor instead.
+func (*ShellRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ShellRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *ShellRequest) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *ShellRequest) GetEnv() []string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *ShellRequest) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+func (x *ShellRequest) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ShellRequest) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *ShellRequest) GetWorkingDir() string {
+	if x != nil {
+		return x.WorkingDir
+	}
+	return ""
+}
+
+type ShellResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExitCode      int64                  `protobuf:"varint,1,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShellResponse) Reset() {
+	*x = ShellResponse{}
+	mi := &file_agent_v1_system_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShellResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShellResponse) ProtoMessage() {}
+
+func (x *ShellResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShellResponse.ProtoReflect.Descriptor instead.
+func (*ShellResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ShellResponse) GetExitCode() int64 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+type ResizeShellRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StreamId      string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	Height        uint32                 `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"`
+	Width         uint32                 `protobuf:"varint,3,opt,name=width,proto3" json:"width,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResizeShellRequest) Reset() {
+	*x = ResizeShellRequest{}
+	mi := &file_agent_v1_system_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResizeShellRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResizeShellRequest) ProtoMessage() {}
+
+func (x *ResizeShellRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResizeShellRequest.ProtoReflect.Descriptor instead.
+func (*ResizeShellRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ResizeShellRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *ResizeShellRequest) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ResizeShellRequest) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+type FileEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*FileEvent           `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileEventsRequest) Reset() {
+	*x = FileEventsRequest{}
+	mi := &file_agent_v1_system_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileEventsRequest) ProtoMessage() {}
+
+func (x *FileEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileEventsRequest.ProtoReflect.Descriptor instead.
+func (*FileEventsRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *FileEventsRequest) GetEvents() []*FileEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// FileEvent is one change on the host, at a path the VM sees at the same
+// path (shares are mounted at their host paths).
+type FileEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Path  string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Op is "create", "write", "remove", "rename" or "chmod".
+	Op            string `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileEvent) Reset() {
+	*x = FileEvent{}
+	mi := &file_agent_v1_system_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileEvent) ProtoMessage() {}
+
+func (x *FileEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileEvent.ProtoReflect.Descriptor instead.
+func (*FileEvent) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *FileEvent) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *FileEvent) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+type TrimResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TrimmedBytes  uint64                 `protobuf:"varint,1,opt,name=trimmed_bytes,json=trimmedBytes,proto3" json:"trimmed_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TrimResponse) Reset() {
+	*x = TrimResponse{}
+	mi := &file_agent_v1_system_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrimResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrimResponse) ProtoMessage() {}
+
+func (x *TrimResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_system_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrimResponse.ProtoReflect.Descriptor instead.
+func (*TrimResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_system_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TrimResponse) GetTrimmedBytes() uint64 {
+	if x != nil {
+		return x.TrimmedBytes
+	}
+	return 0
+}
+
 var File_agent_v1_system_proto protoreflect.FileDescriptor
 
 const file_agent_v1_system_proto_rawDesc = "" +
@@ -672,7 +1115,34 @@ const file_agent_v1_system_proto_rawDesc = "" +
 	"\rListeningPort\x12\x14\n" +
 	"\x05proto\x18\x01 \x01(\tR\x05proto\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
-	"\x04port\x18\x03 \x01(\rR\x04port2\xa4\x03\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\"@\n" +
+	"\x0eSetTimeRequest\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"N\n" +
+	"\x0fSetTimeResponse\x12!\n" +
+	"\foffset_nanos\x18\x01 \x01(\x03R\voffsetNanos\x12\x18\n" +
+	"\astepped\x18\x02 \x01(\bR\astepped\"\xb2\x01\n" +
+	"\fShellRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x12\n" +
+	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
+	"\x03env\x18\x03 \x03(\tR\x03env\x12\x10\n" +
+	"\x03tty\x18\x04 \x01(\bR\x03tty\x12\x16\n" +
+	"\x06height\x18\x05 \x01(\rR\x06height\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\rR\x05width\x12\x1f\n" +
+	"\vworking_dir\x18\a \x01(\tR\n" +
+	"workingDir\",\n" +
+	"\rShellResponse\x12\x1b\n" +
+	"\texit_code\x18\x01 \x01(\x03R\bexitCode\"_\n" +
+	"\x12ResizeShellRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\rR\x06height\x12\x14\n" +
+	"\x05width\x18\x03 \x01(\rR\x05width\"F\n" +
+	"\x11FileEventsRequest\x121\n" +
+	"\x06events\x18\x01 \x03(\v2\x19.berth.agent.v1.FileEventR\x06events\"/\n" +
+	"\tFileEvent\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x0e\n" +
+	"\x02op\x18\x02 \x01(\tR\x02op\"3\n" +
+	"\fTrimResponse\x12#\n" +
+	"\rtrimmed_bytes\x18\x01 \x01(\x04R\ftrimmedBytes2\x8e\x06\n" +
 	"\x06System\x12B\n" +
 	"\aVersion\x12\x16.google.protobuf.Empty\x1a\x1f.berth.agent.v1.VersionResponse\x12<\n" +
 	"\x04Info\x12\x16.google.protobuf.Empty\x1a\x1c.berth.agent.v1.InfoResponse\x12@\n" +
@@ -680,7 +1150,12 @@ const file_agent_v1_system_proto_rawDesc = "" +
 	"\n" +
 	"OpenStream\x12\x16.google.protobuf.Empty\x1a\".berth.agent.v1.OpenStreamResponse\x12:\n" +
 	"\bShutdown\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x12P\n" +
-	"\x0eListeningPorts\x12\x16.google.protobuf.Empty\x1a&.berth.agent.v1.ListeningPortsResponseB3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
+	"\x0eListeningPorts\x12\x16.google.protobuf.Empty\x1a&.berth.agent.v1.ListeningPortsResponse\x12J\n" +
+	"\aSetTime\x12\x1e.berth.agent.v1.SetTimeRequest\x1a\x1f.berth.agent.v1.SetTimeResponse\x12D\n" +
+	"\x05Shell\x12\x1c.berth.agent.v1.ShellRequest\x1a\x1d.berth.agent.v1.ShellResponse\x12I\n" +
+	"\vResizeShell\x12\".berth.agent.v1.ResizeShellRequest\x1a\x16.google.protobuf.Empty\x12M\n" +
+	"\x10NotifyFileEvents\x12!.berth.agent.v1.FileEventsRequest\x1a\x16.google.protobuf.Empty\x12<\n" +
+	"\x04Trim\x12\x16.google.protobuf.Empty\x1a\x1c.berth.agent.v1.TrimResponseB3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
 
 var (
 	file_agent_v1_system_proto_rawDescOnce sync.Once
@@ -694,7 +1169,7 @@ func file_agent_v1_system_proto_rawDescGZIP() []byte {
 	return file_agent_v1_system_proto_rawDescData
 }
 
-var file_agent_v1_system_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_agent_v1_system_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_agent_v1_system_proto_goTypes = []any{
 	(*VersionResponse)(nil),        // 0: berth.agent.v1.VersionResponse
 	(*InfoResponse)(nil),           // 1: berth.agent.v1.InfoResponse
@@ -703,33 +1178,53 @@ var file_agent_v1_system_proto_goTypes = []any{
 	(*OpenStreamResponse)(nil),     // 4: berth.agent.v1.OpenStreamResponse
 	(*ListeningPortsResponse)(nil), // 5: berth.agent.v1.ListeningPortsResponse
 	(*ListeningPort)(nil),          // 6: berth.agent.v1.ListeningPort
-	nil,                            // 7: berth.agent.v1.Event.AttributesEntry
-	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),          // 9: google.protobuf.Empty
+	(*SetTimeRequest)(nil),         // 7: berth.agent.v1.SetTimeRequest
+	(*SetTimeResponse)(nil),        // 8: berth.agent.v1.SetTimeResponse
+	(*ShellRequest)(nil),           // 9: berth.agent.v1.ShellRequest
+	(*ShellResponse)(nil),          // 10: berth.agent.v1.ShellResponse
+	(*ResizeShellRequest)(nil),     // 11: berth.agent.v1.ResizeShellRequest
+	(*FileEventsRequest)(nil),      // 12: berth.agent.v1.FileEventsRequest
+	(*FileEvent)(nil),              // 13: berth.agent.v1.FileEvent
+	(*TrimResponse)(nil),           // 14: berth.agent.v1.TrimResponse
+	nil,                            // 15: berth.agent.v1.Event.AttributesEntry
+	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),          // 17: google.protobuf.Empty
 }
 var file_agent_v1_system_proto_depIdxs = []int32{
-	8,  // 0: berth.agent.v1.VersionResponse.build_time:type_name -> google.protobuf.Timestamp
-	8,  // 1: berth.agent.v1.InfoResponse.system_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: berth.agent.v1.Event.time:type_name -> google.protobuf.Timestamp
-	7,  // 3: berth.agent.v1.Event.attributes:type_name -> berth.agent.v1.Event.AttributesEntry
+	16, // 0: berth.agent.v1.VersionResponse.build_time:type_name -> google.protobuf.Timestamp
+	16, // 1: berth.agent.v1.InfoResponse.system_time:type_name -> google.protobuf.Timestamp
+	16, // 2: berth.agent.v1.Event.time:type_name -> google.protobuf.Timestamp
+	15, // 3: berth.agent.v1.Event.attributes:type_name -> berth.agent.v1.Event.AttributesEntry
 	6,  // 4: berth.agent.v1.ListeningPortsResponse.ports:type_name -> berth.agent.v1.ListeningPort
-	9,  // 5: berth.agent.v1.System.Version:input_type -> google.protobuf.Empty
-	9,  // 6: berth.agent.v1.System.Info:input_type -> google.protobuf.Empty
-	2,  // 7: berth.agent.v1.System.Events:input_type -> berth.agent.v1.EventsRequest
-	9,  // 8: berth.agent.v1.System.OpenStream:input_type -> google.protobuf.Empty
-	9,  // 9: berth.agent.v1.System.Shutdown:input_type -> google.protobuf.Empty
-	9,  // 10: berth.agent.v1.System.ListeningPorts:input_type -> google.protobuf.Empty
-	0,  // 11: berth.agent.v1.System.Version:output_type -> berth.agent.v1.VersionResponse
-	1,  // 12: berth.agent.v1.System.Info:output_type -> berth.agent.v1.InfoResponse
-	3,  // 13: berth.agent.v1.System.Events:output_type -> berth.agent.v1.Event
-	4,  // 14: berth.agent.v1.System.OpenStream:output_type -> berth.agent.v1.OpenStreamResponse
-	9,  // 15: berth.agent.v1.System.Shutdown:output_type -> google.protobuf.Empty
-	5,  // 16: berth.agent.v1.System.ListeningPorts:output_type -> berth.agent.v1.ListeningPortsResponse
-	11, // [11:17] is the sub-list for method output_type
-	5,  // [5:11] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	16, // 5: berth.agent.v1.SetTimeRequest.time:type_name -> google.protobuf.Timestamp
+	13, // 6: berth.agent.v1.FileEventsRequest.events:type_name -> berth.agent.v1.FileEvent
+	17, // 7: berth.agent.v1.System.Version:input_type -> google.protobuf.Empty
+	17, // 8: berth.agent.v1.System.Info:input_type -> google.protobuf.Empty
+	2,  // 9: berth.agent.v1.System.Events:input_type -> berth.agent.v1.EventsRequest
+	17, // 10: berth.agent.v1.System.OpenStream:input_type -> google.protobuf.Empty
+	17, // 11: berth.agent.v1.System.Shutdown:input_type -> google.protobuf.Empty
+	17, // 12: berth.agent.v1.System.ListeningPorts:input_type -> google.protobuf.Empty
+	7,  // 13: berth.agent.v1.System.SetTime:input_type -> berth.agent.v1.SetTimeRequest
+	9,  // 14: berth.agent.v1.System.Shell:input_type -> berth.agent.v1.ShellRequest
+	11, // 15: berth.agent.v1.System.ResizeShell:input_type -> berth.agent.v1.ResizeShellRequest
+	12, // 16: berth.agent.v1.System.NotifyFileEvents:input_type -> berth.agent.v1.FileEventsRequest
+	17, // 17: berth.agent.v1.System.Trim:input_type -> google.protobuf.Empty
+	0,  // 18: berth.agent.v1.System.Version:output_type -> berth.agent.v1.VersionResponse
+	1,  // 19: berth.agent.v1.System.Info:output_type -> berth.agent.v1.InfoResponse
+	3,  // 20: berth.agent.v1.System.Events:output_type -> berth.agent.v1.Event
+	4,  // 21: berth.agent.v1.System.OpenStream:output_type -> berth.agent.v1.OpenStreamResponse
+	17, // 22: berth.agent.v1.System.Shutdown:output_type -> google.protobuf.Empty
+	5,  // 23: berth.agent.v1.System.ListeningPorts:output_type -> berth.agent.v1.ListeningPortsResponse
+	8,  // 24: berth.agent.v1.System.SetTime:output_type -> berth.agent.v1.SetTimeResponse
+	10, // 25: berth.agent.v1.System.Shell:output_type -> berth.agent.v1.ShellResponse
+	17, // 26: berth.agent.v1.System.ResizeShell:output_type -> google.protobuf.Empty
+	17, // 27: berth.agent.v1.System.NotifyFileEvents:output_type -> google.protobuf.Empty
+	14, // 28: berth.agent.v1.System.Trim:output_type -> berth.agent.v1.TrimResponse
+	18, // [18:29] is the sub-list for method output_type
+	7,  // [7:18] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_agent_v1_system_proto_init() }
@@ -743,7 +1238,7 @@ func file_agent_v1_system_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_v1_system_proto_rawDesc), len(file_agent_v1_system_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -15,6 +15,11 @@ type TTRPCSystemService interface {
 	OpenStream(context.Context, *emptypb.Empty) (*OpenStreamResponse, error)
 	Shutdown(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
 	ListeningPorts(context.Context, *emptypb.Empty) (*ListeningPortsResponse, error)
+	SetTime(context.Context, *SetTimeRequest) (*SetTimeResponse, error)
+	Shell(context.Context, *ShellRequest) (*ShellResponse, error)
+	ResizeShell(context.Context, *ResizeShellRequest) (*emptypb.Empty, error)
+	NotifyFileEvents(context.Context, *FileEventsRequest) (*emptypb.Empty, error)
+	Trim(context.Context, *emptypb.Empty) (*TrimResponse, error)
 }
 
 type TTRPCSystem_EventsServer interface {
@@ -68,6 +73,41 @@ func RegisterTTRPCSystemService(srv *ttrpc.Server, svc TTRPCSystemService) {
 				}
 				return svc.ListeningPorts(ctx, &req)
 			},
+			"SetTime": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req SetTimeRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.SetTime(ctx, &req)
+			},
+			"Shell": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req ShellRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.Shell(ctx, &req)
+			},
+			"ResizeShell": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req ResizeShellRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.ResizeShell(ctx, &req)
+			},
+			"NotifyFileEvents": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req FileEventsRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.NotifyFileEvents(ctx, &req)
+			},
+			"Trim": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req emptypb.Empty
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.Trim(ctx, &req)
+			},
 		},
 		Streams: map[string]ttrpc.Stream{
 			"Events": {
@@ -92,6 +132,11 @@ type TTRPCSystemClient interface {
 	OpenStream(context.Context, *emptypb.Empty) (*OpenStreamResponse, error)
 	Shutdown(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
 	ListeningPorts(context.Context, *emptypb.Empty) (*ListeningPortsResponse, error)
+	SetTime(context.Context, *SetTimeRequest) (*SetTimeResponse, error)
+	Shell(context.Context, *ShellRequest) (*ShellResponse, error)
+	ResizeShell(context.Context, *ResizeShellRequest) (*emptypb.Empty, error)
+	NotifyFileEvents(context.Context, *FileEventsRequest) (*emptypb.Empty, error)
+	Trim(context.Context, *emptypb.Empty) (*TrimResponse, error)
 }
 
 type ttrpcsystemClient struct {
@@ -168,6 +213,46 @@ func (c *ttrpcsystemClient) Shutdown(ctx context.Context, req *emptypb.Empty) (*
 func (c *ttrpcsystemClient) ListeningPorts(ctx context.Context, req *emptypb.Empty) (*ListeningPortsResponse, error) {
 	var resp ListeningPortsResponse
 	if err := c.client.Call(ctx, "berth.agent.v1.System", "ListeningPorts", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcsystemClient) SetTime(ctx context.Context, req *SetTimeRequest) (*SetTimeResponse, error) {
+	var resp SetTimeResponse
+	if err := c.client.Call(ctx, "berth.agent.v1.System", "SetTime", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcsystemClient) Shell(ctx context.Context, req *ShellRequest) (*ShellResponse, error) {
+	var resp ShellResponse
+	if err := c.client.Call(ctx, "berth.agent.v1.System", "Shell", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcsystemClient) ResizeShell(ctx context.Context, req *ResizeShellRequest) (*emptypb.Empty, error) {
+	var resp emptypb.Empty
+	if err := c.client.Call(ctx, "berth.agent.v1.System", "ResizeShell", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcsystemClient) NotifyFileEvents(ctx context.Context, req *FileEventsRequest) (*emptypb.Empty, error) {
+	var resp emptypb.Empty
+	if err := c.client.Call(ctx, "berth.agent.v1.System", "NotifyFileEvents", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcsystemClient) Trim(ctx context.Context, req *emptypb.Empty) (*TrimResponse, error) {
+	var resp TrimResponse
+	if err := c.client.Call(ctx, "berth.agent.v1.System", "Trim", req, &resp); err != nil {
 		return nil, err
 	}
 	return &resp, nil
