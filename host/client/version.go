@@ -113,7 +113,10 @@ func (c *cli) serverVersion(ctx context.Context) (*serverVersion, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st := m.State(); st != machine.StateRunning {
+	// A starting machine (booting, or its daemon restarting a dead agent)
+	// is waited for, as every other command does; a stopped one is not
+	// started just to print a version.
+	if st := m.State(); st != machine.StateRunning && st != machine.StateStarting {
 		return nil, fmt.Errorf("cannot connect to machine %q: it is %s; start it with: berth machine start %s",
 			m.Name, strings.ToLower(string(st)), m.Name)
 	}

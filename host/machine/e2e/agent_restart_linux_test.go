@@ -14,12 +14,6 @@ import (
 // daemon.log says what happened. It runs the real berth and berth-agent
 // binaries, as a user's machine does.
 func TestAgentKilledIsRestarted(t *testing.T) {
-	if os.Getenv("BERTH_TEST_KNOWN_BUGS") == "" {
-		t.Skip("known bug, open in the foundation/VM notes: under this harness the daemon stops " +
-			"(\"machine daemon stopping\" right after \"agent died; restarting it\") instead of restarting a " +
-			"SIGKILLed agent; a manual `kill -9` of the agent of a `berth machine start`ed machine restarts fine. " +
-			"Set BERTH_TEST_KNOWN_BUGS=1 to run it.")
-	}
 	h := home(t)
 	expect(t, berth(t, h, "machine", "start"), 0, "default\n", "")
 	dir := filepath.Join(h, "machines", "default")
