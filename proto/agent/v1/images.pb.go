@@ -23,6 +23,396 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PushRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref is a tagged name ("127.0.0.1:5000/app:1") or a name whose tags are
+	// all pushed (docker push --all-tags).
+	Ref           string        `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Auth          *RegistryAuth `protobuf:"bytes,2,opt,name=auth,proto3" json:"auth,omitempty"`
+	AllTags       bool          `protobuf:"varint,3,opt,name=all_tags,json=allTags,proto3" json:"all_tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushRequest) Reset() {
+	*x = PushRequest{}
+	mi := &file_agent_v1_images_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushRequest) ProtoMessage() {}
+
+func (x *PushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_images_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
+func (*PushRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PushRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *PushRequest) GetAuth() *RegistryAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
+func (x *PushRequest) GetAllTags() bool {
+	if x != nil {
+		return x.AllTags
+	}
+	return false
+}
+
+type HistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*HistoryItem         `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryResponse) Reset() {
+	*x = HistoryResponse{}
+	mi := &file_agent_v1_images_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryResponse) ProtoMessage() {}
+
+func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_images_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
+func (*HistoryResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HistoryResponse) GetItems() []*HistoryItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// HistoryItem is one entry of the image config's history.
+type HistoryItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ID is the image id for the newest entry, "<missing>" for the others,
+	// as docker prints it.
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Created   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created,proto3" json:"created,omitempty"`
+	CreatedBy string                 `protobuf:"bytes,3,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Size is the size of the layer this entry made (0 for empty layers).
+	Size          int64    `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	Comment       string   `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	Tags          []string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryItem) Reset() {
+	*x = HistoryItem{}
+	mi := &file_agent_v1_images_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryItem) ProtoMessage() {}
+
+func (x *HistoryItem) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_images_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryItem.ProtoReflect.Descriptor instead.
+func (*HistoryItem) Descriptor() ([]byte, []int) {
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *HistoryItem) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *HistoryItem) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *HistoryItem) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *HistoryItem) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *HistoryItem) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *HistoryItem) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type BuildRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ContextStreamID is a data stream from System.OpenStream carrying the
+	// build context as a tar (uncompressed or gzip).
+	ContextStreamId string `protobuf:"bytes,1,opt,name=context_stream_id,json=contextStreamId,proto3" json:"context_stream_id,omitempty"`
+	// Dockerfile is the Dockerfile's path inside the context ("Dockerfile").
+	Dockerfile string `protobuf:"bytes,2,opt,name=dockerfile,proto3" json:"dockerfile,omitempty"`
+	// Tags name the result ("app:1", ...).
+	Tags      []string          `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
+	BuildArgs map[string]string `protobuf:"bytes,4,rep,name=build_args,json=buildArgs,proto3" json:"build_args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Target is the stage to build in a multi-stage Dockerfile; empty: last.
+	Target  string `protobuf:"bytes,5,opt,name=target,proto3" json:"target,omitempty"`
+	NoCache bool   `protobuf:"varint,6,opt,name=no_cache,json=noCache,proto3" json:"no_cache,omitempty"`
+	// Pull always pulls the FROM images, even when present.
+	Pull   bool              `protobuf:"varint,7,opt,name=pull,proto3" json:"pull,omitempty"`
+	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Network is the network mode for RUN ("default" = bridge, "none", "host").
+	Network string        `protobuf:"bytes,9,opt,name=network,proto3" json:"network,omitempty"`
+	Auth    *RegistryAuth `protobuf:"bytes,10,opt,name=auth,proto3" json:"auth,omitempty"`
+	// Platform is "os/arch"; empty means the agent's own.
+	Platform string `protobuf:"bytes,11,opt,name=platform,proto3" json:"platform,omitempty"`
+	// DockerfileContent, when set, is used instead of reading Dockerfile from
+	// the context (docker build -f -).
+	DockerfileContent []byte `protobuf:"bytes,12,opt,name=dockerfile_content,json=dockerfileContent,proto3" json:"dockerfile_content,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *BuildRequest) Reset() {
+	*x = BuildRequest{}
+	mi := &file_agent_v1_images_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildRequest) ProtoMessage() {}
+
+func (x *BuildRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_images_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildRequest.ProtoReflect.Descriptor instead.
+func (*BuildRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *BuildRequest) GetContextStreamId() string {
+	if x != nil {
+		return x.ContextStreamId
+	}
+	return ""
+}
+
+func (x *BuildRequest) GetDockerfile() string {
+	if x != nil {
+		return x.Dockerfile
+	}
+	return ""
+}
+
+func (x *BuildRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *BuildRequest) GetBuildArgs() map[string]string {
+	if x != nil {
+		return x.BuildArgs
+	}
+	return nil
+}
+
+func (x *BuildRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *BuildRequest) GetNoCache() bool {
+	if x != nil {
+		return x.NoCache
+	}
+	return false
+}
+
+func (x *BuildRequest) GetPull() bool {
+	if x != nil {
+		return x.Pull
+	}
+	return false
+}
+
+func (x *BuildRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *BuildRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *BuildRequest) GetAuth() *RegistryAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
+func (x *BuildRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *BuildRequest) GetDockerfileContent() []byte {
+	if x != nil {
+		return x.DockerfileContent
+	}
+	return nil
+}
+
+type BuildProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stream is builder output ("Step 1/4 : FROM busybox\n", " ---> 0a1b2c\n").
+	Stream string `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	// ImageID is set on the last message: the id of the built image.
+	ImageId       string `protobuf:"bytes,2,opt,name=image_id,json=imageId,proto3" json:"image_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildProgress) Reset() {
+	*x = BuildProgress{}
+	mi := &file_agent_v1_images_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildProgress) ProtoMessage() {}
+
+func (x *BuildProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_images_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildProgress.ProtoReflect.Descriptor instead.
+func (*BuildProgress) Descriptor() ([]byte, []int) {
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BuildProgress) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *BuildProgress) GetImageId() string {
+	if x != nil {
+		return x.ImageId
+	}
+	return ""
+}
+
 type PullRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Ref is an image reference as users type it ("busybox", "reg:5000/a/b:t",
@@ -39,7 +429,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[0]
+	mi := &file_agent_v1_images_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -51,7 +441,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[0]
+	mi := &file_agent_v1_images_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -64,7 +454,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{0}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PullRequest) GetRef() string {
@@ -100,7 +490,7 @@ type RegistryAuth struct {
 
 func (x *RegistryAuth) Reset() {
 	*x = RegistryAuth{}
-	mi := &file_agent_v1_images_proto_msgTypes[1]
+	mi := &file_agent_v1_images_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -112,7 +502,7 @@ func (x *RegistryAuth) String() string {
 func (*RegistryAuth) ProtoMessage() {}
 
 func (x *RegistryAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[1]
+	mi := &file_agent_v1_images_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -125,7 +515,7 @@ func (x *RegistryAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryAuth.ProtoReflect.Descriptor instead.
 func (*RegistryAuth) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{1}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RegistryAuth) GetUsername() string {
@@ -178,7 +568,7 @@ type PullProgress struct {
 
 func (x *PullProgress) Reset() {
 	*x = PullProgress{}
-	mi := &file_agent_v1_images_proto_msgTypes[2]
+	mi := &file_agent_v1_images_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +580,7 @@ func (x *PullProgress) String() string {
 func (*PullProgress) ProtoMessage() {}
 
 func (x *PullProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[2]
+	mi := &file_agent_v1_images_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +593,7 @@ func (x *PullProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullProgress.ProtoReflect.Descriptor instead.
 func (*PullProgress) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{2}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PullProgress) GetId() string {
@@ -274,7 +664,7 @@ type ListImagesRequest struct {
 
 func (x *ListImagesRequest) Reset() {
 	*x = ListImagesRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[3]
+	mi := &file_agent_v1_images_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +676,7 @@ func (x *ListImagesRequest) String() string {
 func (*ListImagesRequest) ProtoMessage() {}
 
 func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[3]
+	mi := &file_agent_v1_images_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +689,7 @@ func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListImagesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{3}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListImagesRequest) GetAll() bool {
@@ -325,7 +715,7 @@ type ListImagesResponse struct {
 
 func (x *ListImagesResponse) Reset() {
 	*x = ListImagesResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[4]
+	mi := &file_agent_v1_images_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +727,7 @@ func (x *ListImagesResponse) String() string {
 func (*ListImagesResponse) ProtoMessage() {}
 
 func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[4]
+	mi := &file_agent_v1_images_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +740,7 @@ func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListImagesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{4}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListImagesResponse) GetImages() []*Image {
@@ -380,7 +770,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_agent_v1_images_proto_msgTypes[5]
+	mi := &file_agent_v1_images_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -392,7 +782,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[5]
+	mi := &file_agent_v1_images_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -405,7 +795,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{5}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Image) GetId() string {
@@ -480,7 +870,7 @@ type InspectImageRequest struct {
 
 func (x *InspectImageRequest) Reset() {
 	*x = InspectImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[6]
+	mi := &file_agent_v1_images_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +882,7 @@ func (x *InspectImageRequest) String() string {
 func (*InspectImageRequest) ProtoMessage() {}
 
 func (x *InspectImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[6]
+	mi := &file_agent_v1_images_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +895,7 @@ func (x *InspectImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectImageRequest.ProtoReflect.Descriptor instead.
 func (*InspectImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{6}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InspectImageRequest) GetRef() string {
@@ -532,7 +922,7 @@ type InspectImageResponse struct {
 
 func (x *InspectImageResponse) Reset() {
 	*x = InspectImageResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[7]
+	mi := &file_agent_v1_images_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +934,7 @@ func (x *InspectImageResponse) String() string {
 func (*InspectImageResponse) ProtoMessage() {}
 
 func (x *InspectImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[7]
+	mi := &file_agent_v1_images_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +947,7 @@ func (x *InspectImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectImageResponse.ProtoReflect.Descriptor instead.
 func (*InspectImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{7}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InspectImageResponse) GetImage() *Image {
@@ -606,7 +996,7 @@ type RemoveImageRequest struct {
 
 func (x *RemoveImageRequest) Reset() {
 	*x = RemoveImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[8]
+	mi := &file_agent_v1_images_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -618,7 +1008,7 @@ func (x *RemoveImageRequest) String() string {
 func (*RemoveImageRequest) ProtoMessage() {}
 
 func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[8]
+	mi := &file_agent_v1_images_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -631,7 +1021,7 @@ func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageRequest.ProtoReflect.Descriptor instead.
 func (*RemoveImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{8}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RemoveImageRequest) GetRef() string {
@@ -664,7 +1054,7 @@ type RemoveImageResponse struct {
 
 func (x *RemoveImageResponse) Reset() {
 	*x = RemoveImageResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[9]
+	mi := &file_agent_v1_images_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +1066,7 @@ func (x *RemoveImageResponse) String() string {
 func (*RemoveImageResponse) ProtoMessage() {}
 
 func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[9]
+	mi := &file_agent_v1_images_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +1079,7 @@ func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageResponse.ProtoReflect.Descriptor instead.
 func (*RemoveImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{9}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RemoveImageResponse) GetItems() []*ImageDeleteItem {
@@ -709,7 +1099,7 @@ type ImageDeleteItem struct {
 
 func (x *ImageDeleteItem) Reset() {
 	*x = ImageDeleteItem{}
-	mi := &file_agent_v1_images_proto_msgTypes[10]
+	mi := &file_agent_v1_images_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +1111,7 @@ func (x *ImageDeleteItem) String() string {
 func (*ImageDeleteItem) ProtoMessage() {}
 
 func (x *ImageDeleteItem) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[10]
+	mi := &file_agent_v1_images_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +1124,7 @@ func (x *ImageDeleteItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageDeleteItem.ProtoReflect.Descriptor instead.
 func (*ImageDeleteItem) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{10}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImageDeleteItem) GetUntagged() string {
@@ -761,7 +1151,7 @@ type TagImageRequest struct {
 
 func (x *TagImageRequest) Reset() {
 	*x = TagImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[11]
+	mi := &file_agent_v1_images_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +1163,7 @@ func (x *TagImageRequest) String() string {
 func (*TagImageRequest) ProtoMessage() {}
 
 func (x *TagImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[11]
+	mi := &file_agent_v1_images_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +1176,7 @@ func (x *TagImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagImageRequest.ProtoReflect.Descriptor instead.
 func (*TagImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{11}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TagImageRequest) GetSource() string {
@@ -812,7 +1202,7 @@ type LoadImageRequest struct {
 
 func (x *LoadImageRequest) Reset() {
 	*x = LoadImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[12]
+	mi := &file_agent_v1_images_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +1214,7 @@ func (x *LoadImageRequest) String() string {
 func (*LoadImageRequest) ProtoMessage() {}
 
 func (x *LoadImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[12]
+	mi := &file_agent_v1_images_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +1227,7 @@ func (x *LoadImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadImageRequest.ProtoReflect.Descriptor instead.
 func (*LoadImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{12}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LoadImageRequest) GetStreamId() string {
@@ -858,7 +1248,7 @@ type LoadImageResponse struct {
 
 func (x *LoadImageResponse) Reset() {
 	*x = LoadImageResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[13]
+	mi := &file_agent_v1_images_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +1260,7 @@ func (x *LoadImageResponse) String() string {
 func (*LoadImageResponse) ProtoMessage() {}
 
 func (x *LoadImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[13]
+	mi := &file_agent_v1_images_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +1273,7 @@ func (x *LoadImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadImageResponse.ProtoReflect.Descriptor instead.
 func (*LoadImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{13}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoadImageResponse) GetLoaded() []string {
@@ -903,7 +1293,7 @@ type SaveImageRequest struct {
 
 func (x *SaveImageRequest) Reset() {
 	*x = SaveImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[14]
+	mi := &file_agent_v1_images_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1305,7 @@ func (x *SaveImageRequest) String() string {
 func (*SaveImageRequest) ProtoMessage() {}
 
 func (x *SaveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[14]
+	mi := &file_agent_v1_images_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1318,7 @@ func (x *SaveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveImageRequest.ProtoReflect.Descriptor instead.
 func (*SaveImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{14}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SaveImageRequest) GetRefs() []string {
@@ -956,7 +1346,7 @@ type PruneImagesRequest struct {
 
 func (x *PruneImagesRequest) Reset() {
 	*x = PruneImagesRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[15]
+	mi := &file_agent_v1_images_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1358,7 @@ func (x *PruneImagesRequest) String() string {
 func (*PruneImagesRequest) ProtoMessage() {}
 
 func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[15]
+	mi := &file_agent_v1_images_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1371,7 @@ func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneImagesRequest.ProtoReflect.Descriptor instead.
 func (*PruneImagesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{15}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PruneImagesRequest) GetAll() bool {
@@ -1008,7 +1398,7 @@ type PruneImagesResponse struct {
 
 func (x *PruneImagesResponse) Reset() {
 	*x = PruneImagesResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[16]
+	mi := &file_agent_v1_images_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1410,7 @@ func (x *PruneImagesResponse) String() string {
 func (*PruneImagesResponse) ProtoMessage() {}
 
 func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[16]
+	mi := &file_agent_v1_images_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1423,7 @@ func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneImagesResponse.ProtoReflect.Descriptor instead.
 func (*PruneImagesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{16}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PruneImagesResponse) GetDeleted() []*ImageDeleteItem {
@@ -1054,7 +1444,47 @@ var File_agent_v1_images_proto protoreflect.FileDescriptor
 
 const file_agent_v1_images_proto_rawDesc = "" +
 	"\n" +
-	"\x15agent/v1/images.proto\x12\x0eberth.agent.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n" +
+	"\x15agent/v1/images.proto\x12\x0eberth.agent.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n" +
+	"\vPushRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x120\n" +
+	"\x04auth\x18\x02 \x01(\v2\x1c.berth.agent.v1.RegistryAuthR\x04auth\x12\x19\n" +
+	"\ball_tags\x18\x03 \x01(\bR\aallTags\"D\n" +
+	"\x0fHistoryResponse\x121\n" +
+	"\x05items\x18\x01 \x03(\v2\x1b.berth.agent.v1.HistoryItemR\x05items\"\xb4\x01\n" +
+	"\vHistoryItem\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\acreated\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x03 \x01(\tR\tcreatedBy\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x18\n" +
+	"\acomment\x18\x05 \x01(\tR\acomment\x12\x12\n" +
+	"\x04tags\x18\x06 \x03(\tR\x04tags\"\xd3\x04\n" +
+	"\fBuildRequest\x12*\n" +
+	"\x11context_stream_id\x18\x01 \x01(\tR\x0fcontextStreamId\x12\x1e\n" +
+	"\n" +
+	"dockerfile\x18\x02 \x01(\tR\n" +
+	"dockerfile\x12\x12\n" +
+	"\x04tags\x18\x03 \x03(\tR\x04tags\x12J\n" +
+	"\n" +
+	"build_args\x18\x04 \x03(\v2+.berth.agent.v1.BuildRequest.BuildArgsEntryR\tbuildArgs\x12\x16\n" +
+	"\x06target\x18\x05 \x01(\tR\x06target\x12\x19\n" +
+	"\bno_cache\x18\x06 \x01(\bR\anoCache\x12\x12\n" +
+	"\x04pull\x18\a \x01(\bR\x04pull\x12@\n" +
+	"\x06labels\x18\b \x03(\v2(.berth.agent.v1.BuildRequest.LabelsEntryR\x06labels\x12\x18\n" +
+	"\anetwork\x18\t \x01(\tR\anetwork\x120\n" +
+	"\x04auth\x18\n" +
+	" \x01(\v2\x1c.berth.agent.v1.RegistryAuthR\x04auth\x12\x1a\n" +
+	"\bplatform\x18\v \x01(\tR\bplatform\x12-\n" +
+	"\x12dockerfile_content\x18\f \x01(\fR\x11dockerfileContent\x1a<\n" +
+	"\x0eBuildArgsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
+	"\rBuildProgress\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12\x19\n" +
+	"\bimage_id\x18\x02 \x01(\tR\aimageId\"m\n" +
 	"\vPullRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x120\n" +
@@ -1125,7 +1555,7 @@ const file_agent_v1_images_proto_rawDesc = "" +
 	"\afilters\x18\x02 \x03(\tR\afilters\"y\n" +
 	"\x13PruneImagesResponse\x129\n" +
 	"\adeleted\x18\x01 \x03(\v2\x1f.berth.agent.v1.ImageDeleteItemR\adeleted\x12'\n" +
-	"\x0fspace_reclaimed\x18\x02 \x01(\x04R\x0espaceReclaimed2\xe6\x04\n" +
+	"\x0fspace_reclaimed\x18\x02 \x01(\x04R\x0espaceReclaimed2\xc4\x06\n" +
 	"\x06Images\x12C\n" +
 	"\x04Pull\x12\x1b.berth.agent.v1.PullRequest\x1a\x1c.berth.agent.v1.PullProgress0\x01\x12M\n" +
 	"\x04List\x12!.berth.agent.v1.ListImagesRequest\x1a\".berth.agent.v1.ListImagesResponse\x12T\n" +
@@ -1134,7 +1564,10 @@ const file_agent_v1_images_proto_rawDesc = "" +
 	"\x03Tag\x12\x1f.berth.agent.v1.TagImageRequest\x1a\x16.google.protobuf.Empty\x12K\n" +
 	"\x04Load\x12 .berth.agent.v1.LoadImageRequest\x1a!.berth.agent.v1.LoadImageResponse\x12@\n" +
 	"\x04Save\x12 .berth.agent.v1.SaveImageRequest\x1a\x16.google.protobuf.Empty\x12P\n" +
-	"\x05Prune\x12\".berth.agent.v1.PruneImagesRequest\x1a#.berth.agent.v1.PruneImagesResponseB3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
+	"\x05Prune\x12\".berth.agent.v1.PruneImagesRequest\x1a#.berth.agent.v1.PruneImagesResponse\x12C\n" +
+	"\x04Push\x12\x1b.berth.agent.v1.PushRequest\x1a\x1c.berth.agent.v1.PullProgress0\x01\x12O\n" +
+	"\aHistory\x12#.berth.agent.v1.InspectImageRequest\x1a\x1f.berth.agent.v1.HistoryResponse\x12F\n" +
+	"\x05Build\x12\x1c.berth.agent.v1.BuildRequest\x1a\x1d.berth.agent.v1.BuildProgress0\x01B3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
 
 var (
 	file_agent_v1_images_proto_rawDescOnce sync.Once
@@ -1148,58 +1581,77 @@ func file_agent_v1_images_proto_rawDescGZIP() []byte {
 	return file_agent_v1_images_proto_rawDescData
 }
 
-var file_agent_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_agent_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_agent_v1_images_proto_goTypes = []any{
-	(*PullRequest)(nil),           // 0: berth.agent.v1.PullRequest
-	(*RegistryAuth)(nil),          // 1: berth.agent.v1.RegistryAuth
-	(*PullProgress)(nil),          // 2: berth.agent.v1.PullProgress
-	(*ListImagesRequest)(nil),     // 3: berth.agent.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),    // 4: berth.agent.v1.ListImagesResponse
-	(*Image)(nil),                 // 5: berth.agent.v1.Image
-	(*InspectImageRequest)(nil),   // 6: berth.agent.v1.InspectImageRequest
-	(*InspectImageResponse)(nil),  // 7: berth.agent.v1.InspectImageResponse
-	(*RemoveImageRequest)(nil),    // 8: berth.agent.v1.RemoveImageRequest
-	(*RemoveImageResponse)(nil),   // 9: berth.agent.v1.RemoveImageResponse
-	(*ImageDeleteItem)(nil),       // 10: berth.agent.v1.ImageDeleteItem
-	(*TagImageRequest)(nil),       // 11: berth.agent.v1.TagImageRequest
-	(*LoadImageRequest)(nil),      // 12: berth.agent.v1.LoadImageRequest
-	(*LoadImageResponse)(nil),     // 13: berth.agent.v1.LoadImageResponse
-	(*SaveImageRequest)(nil),      // 14: berth.agent.v1.SaveImageRequest
-	(*PruneImagesRequest)(nil),    // 15: berth.agent.v1.PruneImagesRequest
-	(*PruneImagesResponse)(nil),   // 16: berth.agent.v1.PruneImagesResponse
-	nil,                           // 17: berth.agent.v1.Image.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),         // 19: google.protobuf.Empty
+	(*PushRequest)(nil),           // 0: berth.agent.v1.PushRequest
+	(*HistoryResponse)(nil),       // 1: berth.agent.v1.HistoryResponse
+	(*HistoryItem)(nil),           // 2: berth.agent.v1.HistoryItem
+	(*BuildRequest)(nil),          // 3: berth.agent.v1.BuildRequest
+	(*BuildProgress)(nil),         // 4: berth.agent.v1.BuildProgress
+	(*PullRequest)(nil),           // 5: berth.agent.v1.PullRequest
+	(*RegistryAuth)(nil),          // 6: berth.agent.v1.RegistryAuth
+	(*PullProgress)(nil),          // 7: berth.agent.v1.PullProgress
+	(*ListImagesRequest)(nil),     // 8: berth.agent.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),    // 9: berth.agent.v1.ListImagesResponse
+	(*Image)(nil),                 // 10: berth.agent.v1.Image
+	(*InspectImageRequest)(nil),   // 11: berth.agent.v1.InspectImageRequest
+	(*InspectImageResponse)(nil),  // 12: berth.agent.v1.InspectImageResponse
+	(*RemoveImageRequest)(nil),    // 13: berth.agent.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil),   // 14: berth.agent.v1.RemoveImageResponse
+	(*ImageDeleteItem)(nil),       // 15: berth.agent.v1.ImageDeleteItem
+	(*TagImageRequest)(nil),       // 16: berth.agent.v1.TagImageRequest
+	(*LoadImageRequest)(nil),      // 17: berth.agent.v1.LoadImageRequest
+	(*LoadImageResponse)(nil),     // 18: berth.agent.v1.LoadImageResponse
+	(*SaveImageRequest)(nil),      // 19: berth.agent.v1.SaveImageRequest
+	(*PruneImagesRequest)(nil),    // 20: berth.agent.v1.PruneImagesRequest
+	(*PruneImagesResponse)(nil),   // 21: berth.agent.v1.PruneImagesResponse
+	nil,                           // 22: berth.agent.v1.BuildRequest.BuildArgsEntry
+	nil,                           // 23: berth.agent.v1.BuildRequest.LabelsEntry
+	nil,                           // 24: berth.agent.v1.Image.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),         // 26: google.protobuf.Empty
 }
 var file_agent_v1_images_proto_depIdxs = []int32{
-	1,  // 0: berth.agent.v1.PullRequest.auth:type_name -> berth.agent.v1.RegistryAuth
-	5,  // 1: berth.agent.v1.ListImagesResponse.images:type_name -> berth.agent.v1.Image
-	18, // 2: berth.agent.v1.Image.created:type_name -> google.protobuf.Timestamp
-	17, // 3: berth.agent.v1.Image.labels:type_name -> berth.agent.v1.Image.LabelsEntry
-	5,  // 4: berth.agent.v1.InspectImageResponse.image:type_name -> berth.agent.v1.Image
-	10, // 5: berth.agent.v1.RemoveImageResponse.items:type_name -> berth.agent.v1.ImageDeleteItem
-	10, // 6: berth.agent.v1.PruneImagesResponse.deleted:type_name -> berth.agent.v1.ImageDeleteItem
-	0,  // 7: berth.agent.v1.Images.Pull:input_type -> berth.agent.v1.PullRequest
-	3,  // 8: berth.agent.v1.Images.List:input_type -> berth.agent.v1.ListImagesRequest
-	6,  // 9: berth.agent.v1.Images.Inspect:input_type -> berth.agent.v1.InspectImageRequest
-	8,  // 10: berth.agent.v1.Images.Remove:input_type -> berth.agent.v1.RemoveImageRequest
-	11, // 11: berth.agent.v1.Images.Tag:input_type -> berth.agent.v1.TagImageRequest
-	12, // 12: berth.agent.v1.Images.Load:input_type -> berth.agent.v1.LoadImageRequest
-	14, // 13: berth.agent.v1.Images.Save:input_type -> berth.agent.v1.SaveImageRequest
-	15, // 14: berth.agent.v1.Images.Prune:input_type -> berth.agent.v1.PruneImagesRequest
-	2,  // 15: berth.agent.v1.Images.Pull:output_type -> berth.agent.v1.PullProgress
-	4,  // 16: berth.agent.v1.Images.List:output_type -> berth.agent.v1.ListImagesResponse
-	7,  // 17: berth.agent.v1.Images.Inspect:output_type -> berth.agent.v1.InspectImageResponse
-	9,  // 18: berth.agent.v1.Images.Remove:output_type -> berth.agent.v1.RemoveImageResponse
-	19, // 19: berth.agent.v1.Images.Tag:output_type -> google.protobuf.Empty
-	13, // 20: berth.agent.v1.Images.Load:output_type -> berth.agent.v1.LoadImageResponse
-	19, // 21: berth.agent.v1.Images.Save:output_type -> google.protobuf.Empty
-	16, // 22: berth.agent.v1.Images.Prune:output_type -> berth.agent.v1.PruneImagesResponse
-	15, // [15:23] is the sub-list for method output_type
-	7,  // [7:15] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	6,  // 0: berth.agent.v1.PushRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	2,  // 1: berth.agent.v1.HistoryResponse.items:type_name -> berth.agent.v1.HistoryItem
+	25, // 2: berth.agent.v1.HistoryItem.created:type_name -> google.protobuf.Timestamp
+	22, // 3: berth.agent.v1.BuildRequest.build_args:type_name -> berth.agent.v1.BuildRequest.BuildArgsEntry
+	23, // 4: berth.agent.v1.BuildRequest.labels:type_name -> berth.agent.v1.BuildRequest.LabelsEntry
+	6,  // 5: berth.agent.v1.BuildRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	6,  // 6: berth.agent.v1.PullRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	10, // 7: berth.agent.v1.ListImagesResponse.images:type_name -> berth.agent.v1.Image
+	25, // 8: berth.agent.v1.Image.created:type_name -> google.protobuf.Timestamp
+	24, // 9: berth.agent.v1.Image.labels:type_name -> berth.agent.v1.Image.LabelsEntry
+	10, // 10: berth.agent.v1.InspectImageResponse.image:type_name -> berth.agent.v1.Image
+	15, // 11: berth.agent.v1.RemoveImageResponse.items:type_name -> berth.agent.v1.ImageDeleteItem
+	15, // 12: berth.agent.v1.PruneImagesResponse.deleted:type_name -> berth.agent.v1.ImageDeleteItem
+	5,  // 13: berth.agent.v1.Images.Pull:input_type -> berth.agent.v1.PullRequest
+	8,  // 14: berth.agent.v1.Images.List:input_type -> berth.agent.v1.ListImagesRequest
+	11, // 15: berth.agent.v1.Images.Inspect:input_type -> berth.agent.v1.InspectImageRequest
+	13, // 16: berth.agent.v1.Images.Remove:input_type -> berth.agent.v1.RemoveImageRequest
+	16, // 17: berth.agent.v1.Images.Tag:input_type -> berth.agent.v1.TagImageRequest
+	17, // 18: berth.agent.v1.Images.Load:input_type -> berth.agent.v1.LoadImageRequest
+	19, // 19: berth.agent.v1.Images.Save:input_type -> berth.agent.v1.SaveImageRequest
+	20, // 20: berth.agent.v1.Images.Prune:input_type -> berth.agent.v1.PruneImagesRequest
+	0,  // 21: berth.agent.v1.Images.Push:input_type -> berth.agent.v1.PushRequest
+	11, // 22: berth.agent.v1.Images.History:input_type -> berth.agent.v1.InspectImageRequest
+	3,  // 23: berth.agent.v1.Images.Build:input_type -> berth.agent.v1.BuildRequest
+	7,  // 24: berth.agent.v1.Images.Pull:output_type -> berth.agent.v1.PullProgress
+	9,  // 25: berth.agent.v1.Images.List:output_type -> berth.agent.v1.ListImagesResponse
+	12, // 26: berth.agent.v1.Images.Inspect:output_type -> berth.agent.v1.InspectImageResponse
+	14, // 27: berth.agent.v1.Images.Remove:output_type -> berth.agent.v1.RemoveImageResponse
+	26, // 28: berth.agent.v1.Images.Tag:output_type -> google.protobuf.Empty
+	18, // 29: berth.agent.v1.Images.Load:output_type -> berth.agent.v1.LoadImageResponse
+	26, // 30: berth.agent.v1.Images.Save:output_type -> google.protobuf.Empty
+	21, // 31: berth.agent.v1.Images.Prune:output_type -> berth.agent.v1.PruneImagesResponse
+	7,  // 32: berth.agent.v1.Images.Push:output_type -> berth.agent.v1.PullProgress
+	1,  // 33: berth.agent.v1.Images.History:output_type -> berth.agent.v1.HistoryResponse
+	4,  // 34: berth.agent.v1.Images.Build:output_type -> berth.agent.v1.BuildProgress
+	24, // [24:35] is the sub-list for method output_type
+	13, // [13:24] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_agent_v1_images_proto_init() }
@@ -1213,7 +1665,7 @@ func file_agent_v1_images_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_v1_images_proto_rawDesc), len(file_agent_v1_images_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -17,6 +17,9 @@ type TTRPCImagesService interface {
 	Load(context.Context, *LoadImageRequest) (*LoadImageResponse, error)
 	Save(context.Context, *SaveImageRequest) (*emptypb.Empty, error)
 	Prune(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
+	Push(context.Context, *PushRequest, TTRPCImages_PushServer) error
+	History(context.Context, *InspectImageRequest) (*HistoryResponse, error)
+	Build(context.Context, *BuildRequest, TTRPCImages_BuildServer) error
 }
 
 type TTRPCImages_PullServer interface {
@@ -29,6 +32,32 @@ type ttrpcimagesPullServer struct {
 }
 
 func (x *ttrpcimagesPullServer) Send(m *PullProgress) error {
+	return x.StreamServer.SendMsg(m)
+}
+
+type TTRPCImages_PushServer interface {
+	Send(*PullProgress) error
+	ttrpc.StreamServer
+}
+
+type ttrpcimagesPushServer struct {
+	ttrpc.StreamServer
+}
+
+func (x *ttrpcimagesPushServer) Send(m *PullProgress) error {
+	return x.StreamServer.SendMsg(m)
+}
+
+type TTRPCImages_BuildServer interface {
+	Send(*BuildProgress) error
+	ttrpc.StreamServer
+}
+
+type ttrpcimagesBuildServer struct {
+	ttrpc.StreamServer
+}
+
+func (x *ttrpcimagesBuildServer) Send(m *BuildProgress) error {
 	return x.StreamServer.SendMsg(m)
 }
 
@@ -84,6 +113,13 @@ func RegisterTTRPCImagesService(srv *ttrpc.Server, svc TTRPCImagesService) {
 				}
 				return svc.Prune(ctx, &req)
 			},
+			"History": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req InspectImageRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.History(ctx, &req)
+			},
 		},
 		Streams: map[string]ttrpc.Stream{
 			"Pull": {
@@ -93,6 +129,28 @@ func RegisterTTRPCImagesService(srv *ttrpc.Server, svc TTRPCImagesService) {
 						return nil, err
 					}
 					return nil, svc.Pull(ctx, m, &ttrpcimagesPullServer{stream})
+				},
+				StreamingClient: false,
+				StreamingServer: true,
+			},
+			"Push": {
+				Handler: func(ctx context.Context, stream ttrpc.StreamServer) (interface{}, error) {
+					m := new(PushRequest)
+					if err := stream.RecvMsg(m); err != nil {
+						return nil, err
+					}
+					return nil, svc.Push(ctx, m, &ttrpcimagesPushServer{stream})
+				},
+				StreamingClient: false,
+				StreamingServer: true,
+			},
+			"Build": {
+				Handler: func(ctx context.Context, stream ttrpc.StreamServer) (interface{}, error) {
+					m := new(BuildRequest)
+					if err := stream.RecvMsg(m); err != nil {
+						return nil, err
+					}
+					return nil, svc.Build(ctx, m, &ttrpcimagesBuildServer{stream})
 				},
 				StreamingClient: false,
 				StreamingServer: true,
@@ -110,6 +168,9 @@ type TTRPCImagesClient interface {
 	Load(context.Context, *LoadImageRequest) (*LoadImageResponse, error)
 	Save(context.Context, *SaveImageRequest) (*emptypb.Empty, error)
 	Prune(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
+	Push(context.Context, *PushRequest) (TTRPCImages_PushClient, error)
+	History(context.Context, *InspectImageRequest) (*HistoryResponse, error)
+	Build(context.Context, *BuildRequest) (TTRPCImages_BuildClient, error)
 }
 
 type ttrpcimagesClient struct {
@@ -205,4 +266,70 @@ func (c *ttrpcimagesClient) Prune(ctx context.Context, req *PruneImagesRequest) 
 		return nil, err
 	}
 	return &resp, nil
+}
+
+func (c *ttrpcimagesClient) Push(ctx context.Context, req *PushRequest) (TTRPCImages_PushClient, error) {
+	stream, err := c.client.NewStream(ctx, &ttrpc.StreamDesc{
+		StreamingClient: false,
+		StreamingServer: true,
+	}, "berth.agent.v1.Images", "Push", req)
+	if err != nil {
+		return nil, err
+	}
+	x := &ttrpcimagesPushClient{stream}
+	return x, nil
+}
+
+type TTRPCImages_PushClient interface {
+	Recv() (*PullProgress, error)
+	ttrpc.ClientStream
+}
+
+type ttrpcimagesPushClient struct {
+	ttrpc.ClientStream
+}
+
+func (x *ttrpcimagesPushClient) Recv() (*PullProgress, error) {
+	m := new(PullProgress)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *ttrpcimagesClient) History(ctx context.Context, req *InspectImageRequest) (*HistoryResponse, error) {
+	var resp HistoryResponse
+	if err := c.client.Call(ctx, "berth.agent.v1.Images", "History", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func (c *ttrpcimagesClient) Build(ctx context.Context, req *BuildRequest) (TTRPCImages_BuildClient, error) {
+	stream, err := c.client.NewStream(ctx, &ttrpc.StreamDesc{
+		StreamingClient: false,
+		StreamingServer: true,
+	}, "berth.agent.v1.Images", "Build", req)
+	if err != nil {
+		return nil, err
+	}
+	x := &ttrpcimagesBuildClient{stream}
+	return x, nil
+}
+
+type TTRPCImages_BuildClient interface {
+	Recv() (*BuildProgress, error)
+	ttrpc.ClientStream
+}
+
+type ttrpcimagesBuildClient struct {
+	ttrpc.ClientStream
+}
+
+func (x *ttrpcimagesBuildClient) Recv() (*BuildProgress, error) {
+	m := new(BuildProgress)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
