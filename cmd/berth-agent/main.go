@@ -42,6 +42,8 @@ func main() {
 	flag.StringVar(&socket, "socket", "", "serve on this unix socket")
 	flag.UintVar(&vsockPort, "vsock-port", 0, "serve on this vsock port (accepting only the host)")
 	flag.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	flag.BoolVar(&opts.StopContainersOnExit, "stop-containers-on-exit", false, "stop running containers when exiting (the VM's engine; set by init)")
+	flag.BoolVar(&opts.AutoTrim, "auto-trim", false, "trim the data disk after deletions and hourly (the VM's engine; set by init)")
 	flag.Var(&insecure, "insecure-registry", "registry that may be reached over plain HTTP (repeatable)")
 	flag.Parse()
 	opts.InsecureRegistries = insecure

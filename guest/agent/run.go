@@ -56,6 +56,9 @@ func Run(ctx context.Context, opts Options, on Listen) error {
 	for _, l := range ls {
 		g.Go(func() error { return s.Serve(gctx, l) })
 	}
+	if opts.AutoTrim {
+		g.Go(func() error { s.autoTrim(gctx); return nil })
+	}
 	log.G(ctx).WithField("data-dir", opts.DataDir).Info("berth-agent serving")
 	g.Go(func() error {
 		select {

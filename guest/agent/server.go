@@ -36,6 +36,14 @@ type Options struct {
 	InsecureRegistries []string
 	// Name is reported by Info (the machine's name).
 	Name string
+	// StopContainersOnExit makes Close stop every running container as
+	// docker's daemon does at shutdown (see stopContainers). The VM's agent
+	// sets it: its exit powers the VM off. Otherwise containers keep
+	// running and the next agent re-adopts them.
+	StopContainersOnExit bool
+	// AutoTrim makes Run trim the data disk after deletions and hourly
+	// (the VM's agent: its disk is a sparse file on the host).
+	AutoTrim bool
 }
 
 // Server is the agent: the engine state and the ttrpc services over it.
@@ -204,6 +212,9 @@ func (s *Server) Done() <-chan struct{} { return s.shutdown }
 // Close stops serving and closes the state. Running work is cancelled.
 func (s *Server) Close() error {
 	s.once.Do(func() { close(s.shutdown) })
+	if s.opts.StopContainersOnExit {
+		s.stopContainers(context.Background())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.ttrpc.Shutdown(ctx)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -24,6 +25,8 @@ type Runtime struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// shuttingDown is set by Shutdown: no restart policy applies any more.
+	shuttingDown atomic.Bool
 
 	mu         sync.Mutex
 	containers map[string]*Container

@@ -28,7 +28,7 @@ func nextBackoff(prev, ran time.Duration) time.Duration {
 func (c *Container) shouldRestart(code int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.st.ManuallyStopped || c.deleted {
+	if c.st.ManuallyStopped || c.deleted || c.rt.shuttingDown.Load() {
 		return false
 	}
 	p := c.cfg.Restart
@@ -98,7 +98,7 @@ func (c *Container) restart(ctx context.Context) error {
 	c.startMu.Lock()
 	defer c.startMu.Unlock()
 	c.mu.Lock()
-	stopped := c.st.ManuallyStopped || c.deleted
+	stopped := c.st.ManuallyStopped || c.deleted || c.rt.shuttingDown.Load()
 	c.restarting = false
 	c.mu.Unlock()
 	if stopped || c.running(ctx) {

@@ -29,7 +29,10 @@ type engine struct {
 
 // args returns the engine's command line.
 func (e *engine) args() []string {
-	a := []string{"--data-dir", e.cfg.DataDir, "--socket", agentSocket, "--name", e.cfg.Hostname}
+	// The engine's exit powers the VM off: it stops the containers first
+	// (docker's daemon shutdown) and trims the data disk while it runs.
+	a := []string{"--data-dir", e.cfg.DataDir, "--socket", agentSocket, "--name", e.cfg.Hostname,
+		"--stop-containers-on-exit", "--auto-trim"}
 	if hasVsock() {
 		a = append(a, "--vsock-port", strconv.FormatUint(uint64(e.cfg.Port), 10))
 	}

@@ -94,13 +94,20 @@ func boot(cfg Config) {
 	}
 }
 
-// shutdown stops the engine, then every other process (containers get
-// SIGTERM, then SIGKILL after a grace period), syncs, unmounts and powers
-// off. It never returns.
+// engineStopWait bounds how long init waits for the engine to stop the
+// containers (each gets its own stop timeout, 10 s by default) and exit.
+const engineStopWait = 2 * time.Minute
+
+// shutdown stops the engine, which stops the containers as docker's daemon
+// does (stop signal, stop timeout, SIGKILL; restart policies hold off and
+// bring them back at the next boot), then whatever else runs (SIGTERM,
+// then SIGKILL after a grace period), syncs, unmounts and powers off. It
+// never returns.
 func shutdown(e *engine, cfg Config) {
 	if e.pid > 0 {
+		logf("stopping the engine and the containers uptime=%s", uptime())
 		_ = unix.Kill(e.pid, unix.SIGTERM)
-		waitGone(func() bool { return unix.Kill(e.pid, 0) == nil && !isZombie(e.pid) }, 10*time.Second)
+		waitGone(func() bool { return unix.Kill(e.pid, 0) == nil && !isZombie(e.pid) }, engineStopWait)
 	}
 	_ = unix.Kill(-1, unix.SIGTERM)
 	if !waitGone(othersAlive, 5*time.Second) {
