@@ -201,4 +201,3 @@ func waitSubscribed(t *testing.T, bus *eventBus) {
 		return len(bus.subs) > 0
 	})
 }
-
