@@ -39,7 +39,9 @@ func (m *Manager) syncNAT() error {
 	c.DelTable(t)
 	c.AddTable(t)
 	nets := m.sortedBridgeNetworks()
-	set := &nftables.Set{Table: t, Name: "bridges", KeyType: nftables.TypeIFName}
+	// Interface names are strings in host byte order; without saying so in
+	// the set's user data, nft reads them backwards and lists them as "".
+	set := &nftables.Set{Table: t, Name: "bridges", KeyType: nftables.TypeIFName, KeyByteOrder: binaryutil.NativeEndian}
 	var elems []nftables.SetElement
 	for _, n := range nets {
 		elems = append(elems, nftables.SetElement{Key: ifname(n.Bridge)})
