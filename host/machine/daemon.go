@@ -190,6 +190,7 @@ func (dm *daemon) startAgent(ctx context.Context) (*agentRun, error) {
 		return nil, fmt.Errorf("machine %q: the agent does not answer: %w", dm.m.Name, err)
 	}
 	log.G(ctx).Info("agent ready")
+	go dm.keepClock(ctx, run) // ends with ctx or the run (daemon_clock.go)
 	return run, nil
 }
 
