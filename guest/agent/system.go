@@ -20,7 +20,8 @@ import (
 
 // systemService implements agentv1.TTRPCSystemService.
 type systemService struct {
-	s *Server
+	s      *Server
+	shells shellTable // running TTY shells, for ResizeShell
 }
 
 var _ agentv1.TTRPCSystemService = (*systemService)(nil)
