@@ -80,20 +80,19 @@ func (m *Manager) deleteBridge(ctx context.Context, n *Network) {
 	}
 }
 
-// hostPrefixes lists the IPv4 routes and addresses of the namespace, except
-// the default route and those on our own bridges, for subnet selection.
+// hostPrefixes lists the IPv4 routes and addresses of the namespace except
+// the default route and loopback, for subnet selection. Those on our own
+// bridges count too: a bridge can carry a stale address (berth0 keeping the
+// subnet of an earlier run whose database is gone), and the subnets our
+// networks hold are excluded anyway.
 func (m *Manager) hostPrefixes() ([]netip.Prefix, error) {
-	ours := map[int]bool{}
-	for _, idx := range m.brIndex {
-		ours[idx] = true
-	}
 	routes, err := m.nl.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	if err != nil {
 		return nil, fmt.Errorf("list routes: %w", err)
 	}
 	var out []netip.Prefix
 	for _, r := range routes {
-		if p, ok := prefixOf(r.Dst); ok && p.Bits() > 0 && !ours[r.LinkIndex] {
+		if p, ok := prefixOf(r.Dst); ok && p.Bits() > 0 && !p.Addr().IsLoopback() {
 			out = append(out, p.Masked())
 		}
 	}
@@ -102,7 +101,7 @@ func (m *Manager) hostPrefixes() ([]netip.Prefix, error) {
 		return nil, fmt.Errorf("list addresses: %w", err)
 	}
 	for _, a := range addrs {
-		if p, ok := prefixOf(a.IPNet); ok && !ours[a.LinkIndex] && !p.Addr().IsLoopback() {
+		if p, ok := prefixOf(a.IPNet); ok && !p.Addr().IsLoopback() {
 			out = append(out, p.Masked())
 		}
 	}
