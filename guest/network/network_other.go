@@ -58,3 +58,6 @@ func (*Manager) ResolvConf(string) ([]byte, error) { return nil, errUnsupported(
 func (*Manager) ReleaseStale(context.Context, func(string) bool) (int, error) {
 	return 0, errUnsupported()
 }
+
+// Rename fails: container networking needs Linux.
+func (*Manager) Rename(context.Context, string, string) error { return errUnsupported() }
