@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 
 	"github.com/berth-dev/berth/guest/container"
 	"github.com/berth-dev/berth/guest/volume"
@@ -61,8 +62,31 @@ func (e *engine) rename(ctx context.Context, ref, name string) error {
 		return err
 	}
 	r.Name = name
+	e.renameEndpoints(ctx, r.ID, old, name)
 	e.publish(r, "rename", map[string]string{"oldName": "/" + old})
 	return nil
+}
+
+// renameEndpoints makes the embedded DNS of the container's networks answer
+// for its new name instead of old, and updates the DNS names inspect shows.
+// The rename itself has happened: failures here are logged.
+func (e *engine) renameEndpoints(ctx context.Context, id, old, name string) {
+	if err := e.nets.Rename(ctx, id, name); err != nil {
+		log.G(ctx).WithError(err).WithField("container", shortID(id)).Warn("rename: networks still resolve the old name")
+	}
+	_, err := e.store.update(id, func(r *record) error {
+		for _, es := range r.Networks {
+			for i, n := range es.DNSNames {
+				if n == old {
+					es.DNSNames[i] = name
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		log.G(ctx).WithError(err).WithField("container", shortID(id)).Warn("rename: update DNS names")
+	}
 }
 
 // prune removes stopped containers that match the filters.
