@@ -18,6 +18,7 @@ func (c *cli) newMachineCommand() *cobra.Command {
 		c.newMachineRmCommand(),
 		c.newMachineLsCommand(),
 		c.newMachineInspectCommand(),
+		c.newMachineShellCommand(),
 		c.newMachineDaemonCommand(),
 	)
 	return cmd
