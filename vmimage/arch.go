@@ -60,12 +60,28 @@ var OptionalModules = []string{
 }
 
 // userPackages are the Debian packages that hold the programs the agent
-// runs (crun, mke2fs), their libraries, and the CA roots.
+// runs (crun, mke2fs), their libraries, the CA roots, and a static busybox
+// for `berth machine shell`.
 var userPackages = []string{
 	"crun", "libc6", "libsystemd0", "libseccomp2", "libcap2", "libyajl2",
 	"libgcrypt20", "libgpg-error0", "liblz4-1", "liblzma5", "libzstd1",
 	"e2fsprogs", "libext2fs2", "libcom-err2", "libblkid1", "libuuid1",
-	"ca-certificates",
+	"ca-certificates", "busybox-static",
+}
+
+// shellApplets are the busybox applets linked in /bin: a shell and the
+// tools one looks around a VM with (`berth machine shell`). Applets that
+// could stand in for a program the agent runs (mke2fs, mount, modprobe,
+// ...) are left out: the agent never finds busybox instead of the real one.
+var shellApplets = []string{
+	"sh", "ash", "awk", "basename", "cat", "chmod", "chown", "clear", "cp", "cut", "date",
+	"dd", "df", "diff", "dirname", "dmesg", "du", "echo", "env", "expr", "false", "find",
+	"free", "grep", "head", "hexdump", "hostname", "id", "ip", "kill", "less", "ln", "ls",
+	"lsmod", "md5sum", "mkdir", "mktemp", "more", "mv", "nc", "netstat", "nproc", "nslookup",
+	"ping", "printf", "ps", "pwd", "readlink", "realpath", "reset", "rm", "rmdir", "sed",
+	"seq", "sha256sum", "sleep", "sort", "stat", "stty", "sync", "tail", "tar", "tee",
+	"test", "[", "timeout", "top", "touch", "tr", "true", "tty", "uname", "uniq", "uptime",
+	"vi", "watch", "wc", "wget", "which", "xargs",
 }
 
 // programs are the executables copied from the packages, with the
@@ -76,4 +92,14 @@ var programs = []struct {
 }{
 	{Path: "/usr/bin/crun"},
 	{Path: "/sbin/mke2fs", Links: []string{"/sbin/mkfs.ext4"}},
+	{Path: "/bin/busybox", Links: appletLinks("/bin", shellApplets)},
+}
+
+// appletLinks names busybox's applets in dir.
+func appletLinks(dir string, applets []string) []string {
+	out := make([]string, len(applets))
+	for i, a := range applets {
+		out[i] = dir + "/" + a
+	}
+	return out
 }
