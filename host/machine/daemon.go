@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -30,8 +29,10 @@ const (
 	// AgentReadyTimeout bounds how long a starting agent may take to answer.
 	AgentReadyTimeout = 90 * time.Second
 	// AgentGrace is how long the agent gets to exit after System.Shutdown
-	// before the driver stops it forcibly.
-	AgentGrace = 10 * time.Second
+	// before the driver stops it forcibly. A VM's agent first stops the
+	// containers (docker's stop timeout: 10 s by default), then powers off;
+	// with the driver's Stop after it, it stays under StopTimeout.
+	AgentGrace = 20 * time.Second
 	// agentDialWait bounds how long a client connection waits for the agent.
 	agentDialWait = 15 * time.Second
 	// restartMax bounds the wait between restarts of an agent that keeps dying.
@@ -102,12 +103,12 @@ func (dm *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := listenSocket(dm.m.SocketPath())
+	ln, err := listenDaemon(dm.m.SocketPath()) // listen_unix.go, listen_windows.go
 	if err != nil {
 		dm.stopAgent(context.WithoutCancel(ctx), run)
 		return err
 	}
-	defer os.Remove(dm.m.SocketPath())
+	defer removeDaemonAddress(dm.m.SocketPath())
 	dm.status.Socket = dm.m.SocketPath()
 	dm.setState(ctx, StateRunning)
 	log.G(ctx).WithField("socket", dm.m.SocketPath()).Info("machine daemon serving")
@@ -337,20 +338,4 @@ func (dm *daemon) closeConns() {
 	for c := range dm.conns {
 		c.Close()
 	}
-}
-
-// listenSocket listens on path, replacing a stale socket, mode 0600.
-func listenSocket(path string) (net.Listener, error) {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("chmod %s: %w", path, err)
-	}
-	return ln, nil
 }
