@@ -10,12 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/errdefs"
 	units "github.com/docker/go-units"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/berth-dev/berth/guest/container"
-	"github.com/berth-dev/berth/guest/image"
 	"github.com/berth-dev/berth/guest/volume"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
@@ -36,10 +34,21 @@ func (e *engine) list(ctx context.Context, req *agentv1.ListContainersRequest) (
 		return nil, err
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Created.After(recs[j].Created) })
+	win, err := e.listWindow(req.Filters)
+	if err != nil {
+		return nil, err
+	}
 	resp := &agentv1.ListContainersResponse{}
-	for i, r := range recs {
-		if req.Limit > 0 && i >= int(req.Limit) {
+	for _, r := range recs {
+		if req.Limit > 0 && len(resp.Containers) >= int(req.Limit) {
 			break
+		}
+		include, stop := win.step(r)
+		if stop {
+			break
+		}
+		if !include {
+			continue
 		}
 		l := listed{r: r, st: e.state(ctx, r)}
 		if !req.All && req.Limit <= 0 && !isUp(l.st.Status) && !hasStatusFilter(req.Filters) {
@@ -55,7 +64,7 @@ func (e *engine) list(ctx context.Context, req *agentv1.ListContainersRequest) (
 
 func hasStatusFilter(fs []string) bool {
 	for _, f := range fs {
-		if strings.HasPrefix(f, "status=") || strings.HasPrefix(f, "exited=") {
+		if strings.HasPrefix(f, "status=") { // docker: exited= alone needs --all
 			return true
 		}
 	}
@@ -116,83 +125,4 @@ func statusString(st container.State, now time.Time) string {
 		return "Dead"
 	}
 	return "Created"
-}
-
-// listFilter turns docker's ps filters into a predicate. Values of the same
-// key are alternatives; different keys must all match.
-func (e *engine) listFilter(filters []string) (func(listed) bool, error) {
-	by := map[string][]string{}
-	for _, f := range filters {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, newKindError(errdefs.ErrInvalidArgument, "bad format of filter (expected name=value): %s", f)
-		}
-		switch k {
-		case "status", "name", "label", "ancestor", "id", "exited", "network", "volume":
-		default:
-			return nil, newKindError(errdefs.ErrInvalidArgument, "invalid filter '%s'", k)
-		}
-		if k == "status" {
-			switch v {
-			case "created", "restarting", "running", "removing", "paused", "exited", "dead":
-			default:
-				return nil, newKindError(errdefs.ErrInvalidArgument, "invalid filter 'status=%s'", v)
-			}
-		}
-		by[k] = append(by[k], v)
-	}
-	ancestors := map[string]bool{}
-	for _, a := range by["ancestor"] {
-		if img, err := e.images.Get(context.Background(), a); err == nil {
-			ancestors[img.ID] = true
-		}
-	}
-	return func(l listed) bool {
-		for k, vals := range by {
-			ok := false
-			for _, v := range vals {
-				if matchOne(l, k, v, ancestors) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-		return true
-	}, nil
-}
-
-func matchOne(l listed, k, v string, ancestors map[string]bool) bool {
-	r := l.r
-	switch k {
-	case "status":
-		return string(l.st.Status) == v
-	case "name":
-		return strings.Contains(r.Name, strings.TrimPrefix(v, "/"))
-	case "id":
-		return strings.HasPrefix(r.ID, v)
-	case "label":
-		lk, lv, has := strings.Cut(v, "=")
-		got, ok := r.Config.Labels[lk]
-		return ok && (!has || got == lv)
-	case "ancestor":
-		return ancestors[r.ImageID] || r.Image == v || image.FamiliarString(r.Image) == v
-	case "exited":
-		return l.st.Status == container.StatusExited && strconv.Itoa(l.st.ExitCode) == v
-	case "network":
-		for n, es := range r.Networks {
-			if n == v || es.NetworkID == v {
-				return true
-			}
-		}
-	case "volume":
-		for _, m := range r.Mounts {
-			if m.Name == v || m.Destination == v || m.Source == v {
-				return true
-			}
-		}
-	}
-	return false
 }
