@@ -95,6 +95,7 @@ func (c *cli) waitExit(ctx context.Context, a *agentConn, id string) error {
 	if err != nil {
 		return withExitCode(125, fromAgent(err))
 	}
+	c.syncForwards(ctx, a, id) // its ports are free when run returns
 	if r.Error != "" {
 		return withExitCode(125, errors.New(r.Error))
 	}

@@ -18,8 +18,11 @@ func (c *cli) newContainerRmCommand(use string, aliases ...string) *cobra.Comman
 				return err
 			}
 			return c.forEachContainer(args, func(id string) error {
-				_, err := a.Containers.Remove(ctx, &agentv1.RemoveContainerRequest{Id: id, Force: force, Volumes: volumes, Link: link})
-				return err
+				if _, err := a.Containers.Remove(ctx, &agentv1.RemoveContainerRequest{Id: id, Force: force, Volumes: volumes, Link: link}); err != nil {
+					return err
+				}
+				c.syncForwards(ctx, a, id) // the ports are free when rm returns
+				return nil
 			})
 		})
 	f := cmd.Flags()

@@ -87,13 +87,20 @@ func newPortManager(ctx context.Context, src containerSource, f *forward.Forward
 
 // Sync makes the forwards of container id match the container and returns
 // them (none when it is not running). A host port in use is
-// errdefs.ErrConflict with docker's message.
+// errdefs.ErrConflict with docker's message. A container the agent no
+// longer knows (just removed: id may be the name or a prefix the CLI was
+// given, which cannot be matched any more) makes every forward match the
+// running containers, so that `rm -f` leaves no forward behind.
 func (pm *portManager) Sync(ctx context.Context, id string) ([]forward.Forward, error) {
 	pub, err := pm.src.Published(ctx, id)
 	if errdefs.IsNotFound(err) {
 		pm.mu.Lock()
 		pm.drop(id)
 		pm.mu.Unlock()
+		// Failures here concern other containers, not this sync.
+		if err := pm.Reconcile(ctx); err != nil {
+			log.G(ctx).WithError(err).Warn("port forwards")
+		}
 		return nil, nil
 	}
 	if err != nil {

@@ -184,6 +184,34 @@ func TestPortManagerSync(t *testing.T) {
 	}
 }
 
+// TestPortManagerSyncRemovedByName: `rm -f web` syncs by the name the user
+// gave, which the agent no longer resolves once the container is gone; the
+// forwards of the removed container must still go at once.
+func TestPortManagerSyncRemovedByName(t *testing.T) {
+	src := newFakeSource()
+	pm := testManager(t, src, false)
+	ctx := context.Background()
+	keep, gone := freePort(t), freePort(t)
+	src.set(published{ID: "keep", Up: true, Bindings: bindings(t, fmt.Sprintf("127.0.0.1:%d:80", keep))})
+	src.set(published{ID: "c0ffee", Up: true, Bindings: bindings(t, fmt.Sprintf("127.0.0.1:%d:80", gone))})
+	for _, id := range []string{"keep", "c0ffee"} {
+		if _, err := pm.Sync(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.remove("c0ffee")
+	if fws, err := pm.Sync(ctx, "web"); err != nil || len(fws) != 0 {
+		t.Fatalf("sync of a removed container by name: %v %v", fws, err)
+	}
+	if got, want := forwardsString(pm.List()), fmt.Sprintf("keep:tcp/80@%d", keep); got != want {
+		t.Fatalf("forwards after rm = %q, want %q", got, want)
+	}
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", gone)); err == nil {
+		c.Close()
+		t.Fatal("the removed container's port still accepts")
+	}
+}
+
 func TestPortManagerHostNetworkDiscardsBindings(t *testing.T) {
 	src := newFakeSource()
 	pm := testManager(t, src, false)

@@ -136,6 +136,9 @@ func TestForward(t *testing.T) {
 		{"range and -P", testForwardRangeAndAll},
 		{"port in use", testForwardConflict},
 		{"gone after stop", testForwardGoneAfterStop},
+		{"gone after rm -f", testForwardGoneAfterRm},
+		{"gone after kill", testForwardGoneAfterKill},
+		{"gone after exit", testForwardGoneAfterExit},
 		{"daemon kill -9", testForwardDaemonKilled},
 		{"relative -v", testForwardRelativeVolume},
 		{"missing bind sources", testForwardMissingSource},
@@ -359,6 +362,64 @@ func testForwardGoneAfterStop(t *testing.T, img testImage) {
 		t.Fatalf("no forward when start returned: %v", err)
 	}
 	c.Close()
+}
+
+// refused fails the test unless connecting to port on 127.0.0.1 is
+// refused: the forward is gone (nothing else listens there).
+func refused(t *testing.T, port int, after string) {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err == nil {
+		c.Close()
+		t.Fatalf("the forward still accepts right after %s returned", after)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("after %s: want connection refused, got %v", after, err)
+	}
+}
+
+func testForwardGoneAfterRm(t *testing.T, img testImage) {
+	port := freeLoopbackPort(t)
+	runHTTPD(t, img, "fw-rm", "-p", fmt.Sprintf("127.0.0.1:%d:80", port))
+	get(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+	berthOK(t, "rm", "-f", "fw-rm") // by name: the agent no longer knows it afterwards
+	refused(t, port, "rm -f")
+	// The port is free for the next container at once.
+	runHTTPD(t, img, "fw-rm2", "-p", fmt.Sprintf("127.0.0.1:%d:80", port))
+	get(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+}
+
+func testForwardGoneAfterKill(t *testing.T, img testImage) {
+	port := freeLoopbackPort(t)
+	runHTTPD(t, img, "fw-kill9", "-p", fmt.Sprintf("127.0.0.1:%d:80", port))
+	get(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+	berthOK(t, "kill", "fw-kill9")
+	refused(t, port, "kill")
+}
+
+// testForwardGoneAfterExit: an attached run returns when its container
+// exits, and by then the container's forwards are gone.
+func testForwardGoneAfterExit(t *testing.T, img testImage) {
+	port := freeLoopbackPort(t)
+	t.Cleanup(func() { berth(t, nil, "rm", "-f", "fw-exit") })
+	cmd := exec.Command(berthBin, "run", "--name", "fw-exit", "-i", "-p", fmt.Sprintf("127.0.0.1:%d:80", port),
+		img.ref, "sh", "-c", "busybox httpd -p 80 -h /www; read line")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck // only when the test failed
+	get(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+	stdin.Write([]byte("exit\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	refused(t, port, "an attached run")
 }
 
 // daemonPID is the machine daemon's pid from its state file.
