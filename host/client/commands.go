@@ -11,6 +11,8 @@ func (c *cli) addCommands(root *cobra.Command) {
 		c.newDoctorCommand(),
 		// images
 		c.newPullCommand(),
+		c.newPushCommand(),
+		c.newHistoryCommand("history"),
 		c.newImagesCommand(),
 		c.newRmiCommand(),
 		c.newTagCommand(),

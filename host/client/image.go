@@ -6,11 +6,13 @@ import "github.com/spf13/cobra"
 // aliases (image ls = images, image rm = rmi, ...).
 func (c *cli) newImageCommand() *cobra.Command {
 	return newGroupCommand("image", "Manage images",
+		c.newHistoryCommand("history"),
 		c.newImageInspectCommand(),
 		c.newLoadCommand(),
 		c.newImageLsCommand("ls", "images", "list"),
 		c.newImagePruneCommand(),
 		c.newPullCommand(),
+		c.newPushCommand(),
 		c.newImageRmCommand("rm", "rmi", "remove"),
 		c.newSaveCommand(),
 		c.newTagCommand(),

@@ -152,7 +152,8 @@ func (s *fakeSystem) OpenStream(ctx context.Context, _ *emptypb.Empty) (*agentv1
 // fakeImages is an Images service with canned answers that records what it
 // was asked.
 type fakeImages struct {
-	agent *fakeAgent
+	agentv1.TTRPCImagesService // nil: Build, Push and History are not faked
+	agent                      *fakeAgent
 
 	images   []*agentv1.Image
 	inspect  map[string]*agentv1.InspectImageResponse
