@@ -87,15 +87,3 @@ func parseArgs(mode string, args []string, w io.Writer) (options, error) {
 	}
 	return o, nil
 }
-
-func run(ctx context.Context, o options) error {
-	env, err := newEnv(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer env.close()
-	if o.mode == "boot" {
-		return benchBoot(ctx, env, o)
-	}
-	return benchDisk(ctx, env, o)
-}
