@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -104,12 +103,12 @@ func (dm *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ln, err := listenSocket(dm.m.SocketPath())
+	ln, err := listenDaemon(dm.m.SocketPath()) // listen_unix.go, listen_windows.go
 	if err != nil {
 		dm.stopAgent(context.WithoutCancel(ctx), run)
 		return err
 	}
-	defer os.Remove(dm.m.SocketPath())
+	defer removeDaemonAddress(dm.m.SocketPath())
 	dm.status.Socket = dm.m.SocketPath()
 	dm.setState(ctx, StateRunning)
 	log.G(ctx).WithField("socket", dm.m.SocketPath()).Info("machine daemon serving")
@@ -126,6 +125,7 @@ func (dm *daemon) run(ctx context.Context) error {
 		defer wg.Done()
 		dm.ports.Follow(fctx)
 	}()
+	dm.startFileWatch(fctx, &wg) // host file changes to the VM's inotify
 	run = dm.supervise(ctx, run)
 
 	log.G(ctx).Info("machine daemon stopping")
@@ -339,20 +339,4 @@ func (dm *daemon) closeConns() {
 	for c := range dm.conns {
 		c.Close()
 	}
-}
-
-// listenSocket listens on path, replacing a stale socket, mode 0600.
-func listenSocket(path string) (net.Listener, error) {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("chmod %s: %w", path, err)
-	}
-	return ln, nil
 }

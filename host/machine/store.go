@@ -18,7 +18,6 @@ import (
 	"github.com/berth-dev/berth/host/internal/errkind"
 
 	"github.com/berth-dev/berth/host/driver"
-	"github.com/berth-dev/berth/host/transport"
 	"github.com/berth-dev/berth/proto/stream"
 )
 
@@ -88,18 +87,19 @@ type Machine struct {
 // Dir is the machine's state dir.
 func (m *Machine) Dir() string { return m.dir }
 
-// SocketPath is the machine daemon's socket.
-func (m *Machine) SocketPath() string { return filepath.Join(m.dir, daemonSocket) }
+// SocketPath is where the machine daemon listens: the unix socket
+// daemon.sock in the machine's dir, or on Windows a named pipe (PipeName).
+func (m *Machine) SocketPath() string { return daemonAddress(m.dir, m.Name) }
 
 // LogPath is the machine daemon's log file.
 func (m *Machine) LogPath() string { return filepath.Join(m.dir, daemonLog) }
 
-// Dialer dials the machine daemon's socket; each connection is spliced to a
-// fresh agent connection. The caller writes the stream header.
+// Dialer dials the machine daemon's socket (or pipe); each connection is
+// spliced to a fresh agent connection. The caller writes the stream header.
 func (m *Machine) Dialer() stream.Dial {
-	u := transport.Unix{Path: m.SocketPath()}
+	addr := m.SocketPath()
 	return func() (net.Conn, error) {
-		c, err := u.Dial(context.Background())
+		c, err := dialDaemon(context.Background(), addr)
 		if err != nil {
 			return nil, fmt.Errorf("machine %q is not reachable (is it running? try: berth machine start %s): %w", m.Name, m.Name, err)
 		}
