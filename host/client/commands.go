@@ -10,8 +10,11 @@ func (c *cli) addCommands(root *cobra.Command) {
 		c.newInfoCommand(),
 		c.newDoctorCommand(),
 		// images
+		c.newBuildCommand(),
 		c.newPullCommand(),
 		c.newPushCommand(),
+		c.newLoginCommand(),
+		c.newLogoutCommand(),
 		c.newHistoryCommand("history"),
 		c.newImagesCommand(),
 		c.newRmiCommand(),

@@ -6,6 +6,7 @@ import "github.com/spf13/cobra"
 // aliases (image ls = images, image rm = rmi, ...).
 func (c *cli) newImageCommand() *cobra.Command {
 	return newGroupCommand("image", "Manage images",
+		c.newBuildCommand(),
 		c.newHistoryCommand("history"),
 		c.newImageInspectCommand(),
 		c.newLoadCommand(),
