@@ -24,6 +24,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
+	runAsDockerInit()
 	if runAsInit() {
 		return
 	}
