@@ -57,6 +57,7 @@ var RequiredModules = []string{
 var OptionalModules = []string{
 	"hv_vmbus", "hv_sock", "hv_netvsc", "hv_storvsc", "hv_utils", "hv_balloon", "sd_mod",
 	"crc32c_intel", "crc32_ce", "virtio_mmio", "virtio_balloon",
+	"binfmt_misc", // Rosetta (the vz driver) registers x86_64 binaries with it
 }
 
 // userPackages are the Debian packages that hold the programs the agent

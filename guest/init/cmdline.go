@@ -32,6 +32,9 @@ type Share struct {
 //	berth.disk=/dev/vda     the data disk (default: the first virtio disk, /dev/vda)
 //	berth.share=TAG:PATH    virtiofs share mounted at PATH (repeatable; PATH %-escaped)
 //	berth.share9p=TAG:PATH  9p (virtio) share mounted at PATH
+//	berth.sharehv=ANAME:PATH  Plan 9 share served by the host on hvsock port 564 (hcs)
+//	berth.dial=host         the agent's connections are dialed to the host (hcs), not accepted
+//	berth.rosetta=TAG       virtiofs Rosetta share: x86_64 binaries run through it (vz)
 //	berth.time=NANOS        host time, Unix nanoseconds, set at boot
 //	berth.seed=HEX          entropy from the host
 //	berth.hostname=NAME     hostname (default "berth")
@@ -42,6 +45,9 @@ type Config struct {
 	Static   *Static // nil: DHCP
 	Disk     string
 	Shares   []Share
+	HvShares []Share   // berth.sharehv, Type "9p" (hvshare_linux.go)
+	DialHost bool      // berth.dial=host (dialhost_linux.go)
+	Rosetta  string    // berth.rosetta tag, "" when absent (rosetta_linux.go)
 	Time     time.Time // zero: not given
 	Seed     []byte
 	Hostname string
@@ -102,6 +108,22 @@ func (c *Config) set(k, v string) error {
 			sh.Type = "9p"
 		}
 		c.Shares = append(c.Shares, sh)
+	case "berth.sharehv":
+		sh, err := parseHvShare(v)
+		if err != nil {
+			return err
+		}
+		c.HvShares = append(c.HvShares, sh)
+	case "berth.dial":
+		if v != "host" && v != "guest" {
+			return fmt.Errorf("want host (the agent dials the host) or guest (the host dials the agent)")
+		}
+		c.DialHost = v == "host"
+	case "berth.rosetta":
+		if !validTag(v) {
+			return fmt.Errorf("want the virtiofs tag of the Rosetta share")
+		}
+		c.Rosetta = v
 	case "berth.time":
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -165,6 +187,34 @@ func parseShare(v string) (Share, error) {
 		return Share{}, fmt.Errorf("want an absolute, %%-escaped path")
 	}
 	return Share{Tag: tag, Path: p}, nil
+}
+
+// parseHvShare parses ANAME:PATH; the aname goes into 9p mount options,
+// so it may not hold ',' or '='.
+func parseHvShare(v string) (Share, error) {
+	sh, err := parseShare(v)
+	if err != nil {
+		return Share{}, err
+	}
+	if !validTag(sh.Tag) {
+		return Share{}, fmt.Errorf("share name %q: want letters, digits, '.', '_' or '-'", sh.Tag)
+	}
+	sh.Type = "9p"
+	return sh, nil
+}
+
+// validTag reports whether t is a non-empty share name of letters,
+// digits, '.', '_' and '-'.
+func validTag(t string) bool {
+	if t == "" || len(t) > 64 {
+		return false
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func parseHex(v string) ([]byte, error) {

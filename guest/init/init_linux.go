@@ -53,6 +53,9 @@ func Main() error {
 	e := &engine{cfg: cfg, r: r, exe: exe, exited: make(chan struct{})}
 	go e.supervise(ctx)
 	go serveSerial(ctx)
+	if cfg.DialHost {
+		go dialHost(ctx, cfg.Port) // dialhost_linux.go
+	}
 	select {
 	case s := <-sigs:
 		logf("%v: shutting down", s)
@@ -90,6 +93,12 @@ func boot(cfg Config) {
 		}
 	}()
 	if err := mountShares(cfg.Shares); err != nil {
+		logf("warning: %v", err)
+	}
+	if err := mountHvShares(cfg.HvShares); err != nil { // hvshare_linux.go
+		logf("warning: %v", err)
+	}
+	if err := setupRosetta(cfg.Rosetta); err != nil { // rosetta_linux.go
 		logf("warning: %v", err)
 	}
 }
