@@ -87,6 +87,22 @@ func TestPushAndHistory(t *testing.T) {
 		hist[0].Comment != "made by hand" || hist[1].Size != 0 || hist[0].Size != 8 || hist[2].Size < 1000 {
 		t.Errorf("history = %+v, want 3 entries newest first, sizes app.conf=8, CMD=0, busybox>1000", hist)
 	}
+
+	// Removing the repository's last tag takes its digest reference along,
+	// as docker does; the other repository's names stay.
+	items, err := s.Remove(ctx, target, RemoveOptions{})
+	if err != nil || len(items) != 2 || !strings.HasPrefix(items[1].Untagged, dst+"/mine/app@sha256:") {
+		t.Errorf("rmi %s = %+v, %v; want the tag and the repository's digest untagged", target, items, err)
+	}
+	left, _ := s.Get(ctx, img.ID)
+	for _, d := range left.RepoDigests {
+		if strings.HasPrefix(d, dst) {
+			t.Errorf("digest reference %s left after its last tag went", d)
+		}
+	}
+	if len(left.RepoTags) != 1 || len(left.RepoDigests) != 1 {
+		t.Errorf("the source repository's names changed: %v %v", left.RepoTags, left.RepoDigests)
+	}
 }
 
 func withHistory(t *testing.T, img v1.Image, h ...v1.History) v1.Image {

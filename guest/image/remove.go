@@ -96,7 +96,7 @@ func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions
 			}
 		}
 		if others > 0 {
-			return []DeleteItem{{Untagged: byName}}, nil, refsBucket(tx).Delete([]byte(byName))
+			return untagOne(tx, img, byName)
 		}
 		if users > 0 && !opts.Force {
 			return nil, nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
@@ -126,6 +126,35 @@ func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions
 		return nil, nil, err
 	}
 	return append(items, DeleteItem{Deleted: img.ID}), img, nil
+}
+
+// untagOne removes one name of an image that keeps others. As docker does,
+// removing a repository's last tag also removes that repository's digest
+// references ("busybox@sha256:..."), which would otherwise keep the image
+// listed under a name the user removed.
+func untagOne(tx *bolt.Tx, img *Image, name string) ([]DeleteItem, *Image, error) {
+	items := []DeleteItem{{Untagged: name}}
+	if err := refsBucket(tx).Delete([]byte(name)); err != nil {
+		return nil, nil, err
+	}
+	r, err := ParseReference(name)
+	if err != nil || r.Digest != "" {
+		return items, nil, nil
+	}
+	for _, t := range img.RepoTags {
+		if tr, err := ParseReference(t); err == nil && t != name && tr.Name() == r.Name() {
+			return items, nil, nil // the repository keeps a tag
+		}
+	}
+	for _, d := range img.RepoDigests {
+		if dr, err := ParseReference(d); err == nil && dr.Name() == r.Name() {
+			if err := refsBucket(tx).Delete([]byte(d)); err != nil {
+				return nil, nil, err
+			}
+			items = append(items, DeleteItem{Untagged: d})
+		}
+	}
+	return items, nil, nil
 }
 
 func distinctRepos(tags []string) int {

@@ -152,6 +152,8 @@ func TestImages(t *testing.T) {
 		{"tag", testTag},
 		{"inspect", testInspect},
 		{"save rmi load", testSaveRmiLoad},
+		{"push history", testPushHistory},
+		{"login push", testLoginPush},
 		{"bad inputs", testBadInputs},
 		{"prune", testPrune},
 		{"pull interrupted", testPullInterrupted},
