@@ -1,0 +1,249 @@
+//go:build linux
+
+package agent
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ctypes "github.com/moby/moby/api/types/container"
+
+	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
+)
+
+// build sends files as the build context and returns the builder's output
+// and the image id.
+func (h *harness) build(ctx context.Context, files map[string]string, req *agentv1.BuildRequest) (string, string, error) {
+	h.t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, k := range sortedKeys(files) {
+		tw.WriteHeader(&tar.Header{Name: k, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[k]))})
+		tw.Write([]byte(files[k]))
+	}
+	tw.Close()
+	id, conn := h.openData(ctx)
+	go func() {
+		_, _ = io.Copy(conn, &buf)
+		conn.Close()
+	}()
+	req.ContextStreamId = id
+	st, err := h.imgs.Build(ctx, req)
+	if err != nil {
+		return "", "", err
+	}
+	var out strings.Builder
+	for {
+		m, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return out.String(), "", errors.New("build stream ended without an image id")
+		}
+		if err != nil {
+			return out.String(), "", err
+		}
+		out.WriteString(m.Stream)
+		if m.ImageId != "" {
+			return out.String(), m.ImageId, nil
+		}
+	}
+}
+
+func (h *harness) mustBuild(ctx context.Context, files map[string]string, req *agentv1.BuildRequest) (string, string) {
+	h.t.Helper()
+	out, id, err := h.build(ctx, files, req)
+	if err != nil {
+		h.t.Fatalf("build: %v\noutput:\n%s", err, out)
+	}
+	return out, id
+}
+
+// imageConfig returns an image's config.
+func (h *harness) imageConfig(ctx context.Context, ref string) *v1.ConfigFile {
+	h.t.Helper()
+	resp, err := h.imgs.Inspect(ctx, &agentv1.InspectImageRequest{Ref: ref})
+	if err != nil {
+		h.t.Fatalf("inspect %s: %v", ref, err)
+	}
+	var cf v1.ConfigFile
+	if err := json.Unmarshal(resp.Config, &cf); err != nil {
+		h.t.Fatal(err)
+	}
+	return &cf
+}
+
+const multiStage = `FROM busybox AS b
+RUN echo hi > /x
+FROM busybox
+COPY --from=b /x /y
+COPY a.txt /app/
+ENV GREETING=hello
+WORKDIR /app
+CMD ["cat", "/y"]
+`
+
+func TestBuild(t *testing.T) {
+	env := newTestEnv(t)
+	h := env.start(t)
+	defer h.cleanupAll()
+	ctx := context.Background()
+	h.loadImage(ctx, "busybox:latest", nil)
+	files := map[string]string{"Dockerfile": multiStage, "a.txt": "one\n"}
+
+	out, id := h.mustBuild(ctx, files, &agentv1.BuildRequest{Tags: []string{"x"}})
+	t.Logf("first build:\n%s", out)
+	for _, want := range []string{"Step 1/8 : FROM busybox AS b\n", " ---> Running in ", "Removing intermediate container ",
+		"Step 4/8 : COPY --from=b /x /y\n", "Successfully built " + id[7:19] + "\n", "Successfully tagged x:latest\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Using cache") {
+		t.Errorf("first build used the cache:\n%s", out)
+	}
+	t.Run("runs", func(t *testing.T) {
+		h := h.with(t)
+		if o, _, code := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "x"}}); o != "hi\n" || code != 0 {
+			t.Errorf("run x = %q (exit %d), want hi", o, code)
+		}
+		o, _, _ := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "x", Cmd: []string{"sh", "-c", "cat a.txt; echo $GREETING; pwd"}}})
+		if o != "one\nhello\n/app\n" {
+			t.Errorf("run x sh = %q", o)
+		}
+		cf := h.imageConfig(ctx, "x")
+		if cf.Config.WorkingDir != "/app" || strings.Join(cf.Config.Cmd, " ") != "cat /y" {
+			t.Errorf("config: workdir %q cmd %q", cf.Config.WorkingDir, cf.Config.Cmd)
+		}
+		var created []string
+		for _, hi := range cf.History {
+			created = append(created, hi.CreatedBy)
+		}
+		all := strings.Join(created, "\n")
+		for _, want := range []string{`/bin/sh -c #(nop)  CMD ["cat" "/y"]`, "/bin/sh -c #(nop) WORKDIR /app", "/bin/sh -c #(nop)  ENV GREETING=hello", "/bin/sh -c #(nop) COPY file:"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("history lacks %q:\n%s", want, all)
+			}
+		}
+	})
+	t.Run("cache", func(t *testing.T) {
+		h := h.with(t)
+		out2, id2 := h.mustBuild(ctx, files, &agentv1.BuildRequest{Tags: []string{"x"}})
+		if n := strings.Count(out2, " ---> Using cache\n"); n != 6 || id2 != id {
+			t.Errorf("second build: %d steps from cache (want 6), id %s (want %s):\n%s", n, id2, id, out2)
+		}
+		if strings.Contains(out2, "Running in") {
+			t.Errorf("second build ran a container:\n%s", out2)
+		}
+	})
+	t.Run("changed file", func(t *testing.T) {
+		h := h.with(t)
+		changed := map[string]string{"Dockerfile": multiStage, "a.txt": "two\n"}
+		out3, id3 := h.mustBuild(ctx, changed, &agentv1.BuildRequest{})
+		if n := strings.Count(out3, " ---> Using cache\n"); n != 2 || id3 == id {
+			t.Errorf("changed a.txt: %d steps from cache (want 2: RUN and COPY --from), id %s:\n%s", n, id3, out3)
+		}
+	})
+	t.Run("no-cache", func(t *testing.T) {
+		h := h.with(t)
+		out4, id4 := h.mustBuild(ctx, files, &agentv1.BuildRequest{NoCache: true})
+		if strings.Contains(out4, "Using cache") || id4 == id {
+			t.Errorf("--no-cache: id %s (first %s):\n%s", id4, id, out4)
+		}
+	})
+}
+
+func TestBuildFailures(t *testing.T) {
+	env := newTestEnv(t)
+	h := env.start(t)
+	defer h.cleanupAll()
+	ctx := context.Background()
+	h.loadImage(ctx, "busybox:latest", nil)
+	for _, tc := range []struct {
+		name, dockerfile, want string
+	}{
+		{"run", "FROM busybox\nRUN exit 3\n", "The command '/bin/sh -c exit 3' returned a non-zero code: 3"},
+		{"exec form", "FROM busybox\nRUN [\"false\"]\n", "The command 'false' returned a non-zero code: 1"},
+		{"missing file", "FROM busybox\nCOPY nope /\n", "COPY failed: file not found in build context or excluded by .dockerignore: stat nope"},
+		{"ignored file", "FROM busybox\nCOPY secret.txt /\n", "file not found in build context or excluded by .dockerignore"},
+		{"unknown instruction", "FROM busybox\nFOO bar\n", "unknown instruction: FOO"},
+		{"target", "FROM busybox AS a\n", "failed to reach build target nope in Dockerfile"},
+		{"add url", "FROM busybox\nADD http://127.0.0.1:9/x /x\n", "not supported"},
+		{"no base", "FROM 127.0.0.1:1/nothing\n", "127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := h.with(t)
+			files := map[string]string{"Dockerfile": tc.dockerfile, ".dockerignore": "secret.txt\n", "secret.txt": "s"}
+			req := &agentv1.BuildRequest{}
+			if tc.name == "target" {
+				req.Target = "nope"
+			}
+			out, _, err := h.build(ctx, files, req)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q\noutput:\n%s", err, tc.want, out)
+			}
+		})
+	}
+	l, err := h.ctr.List(ctx, &agentv1.ListContainersRequest{All: true})
+	if err != nil || len(l.Containers) != 0 {
+		t.Errorf("containers left after failed builds: %v %v", l, err)
+	}
+}
+
+func TestBuildContextAndArgs(t *testing.T) {
+	env := newTestEnv(t)
+	h := env.start(t)
+	defer h.cleanupAll()
+	ctx := context.Background()
+	h.loadImage(ctx, "busybox:latest", nil)
+	var arch bytes.Buffer
+	tw := tar.NewWriter(&arch)
+	tw.WriteHeader(&tar.Header{Name: "inner/f.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: 6})
+	tw.Write([]byte("inner\n"))
+	tw.Close()
+	files := map[string]string{
+		"Dockerfile": `ARG BASE=busybox
+FROM ${BASE}
+ARG WHO=world
+COPY . /ctx/
+ADD a.tar /t/
+RUN echo hello $WHO > /who
+LABEL from=dockerfile
+USER nobody
+EXPOSE 8080
+`,
+		".dockerignore": "secret.txt\n*.md\n",
+		"keep.txt":      "k", "secret.txt": "s", "notes.md": "n", "a.tar": arch.String(),
+	}
+	out, _ := h.mustBuild(ctx, files, &agentv1.BuildRequest{
+		Tags: []string{"args:1"}, BuildArgs: map[string]string{"WHO": "berth", "UNUSED": "1"}, Labels: map[string]string{"cli": "yes"},
+		Network: "none",
+	})
+	if !strings.Contains(out, "[Warning] One or more build-args [UNUSED] were not consumed") {
+		t.Errorf("no warning for the unused build arg:\n%s", out)
+	}
+	o, _, _ := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "args:1", Cmd: []string{"sh", "-c", "ls -A /ctx; cat /who /t/inner/f.txt; busybox id -u"}}})
+	want := ".dockerignore\nDockerfile\na.tar\nkeep.txt\nhello berth\ninner\n65534\n"
+	if o != want {
+		t.Errorf("image contents:\n%s\nwant:\n%s", o, want)
+	}
+	cf := h.imageConfig(ctx, "args:1")
+	if cf.Config.Labels["from"] != "dockerfile" || cf.Config.Labels["cli"] != "yes" || cf.Config.User != "nobody" {
+		t.Errorf("config: labels %v user %q", cf.Config.Labels, cf.Config.User)
+	}
+	if _, ok := cf.Config.ExposedPorts["8080/tcp"]; !ok {
+		t.Errorf("config: exposed %v", cf.Config.ExposedPorts)
+	}
+	found := false
+	for _, hi := range cf.History {
+		found = found || hi.CreatedBy == "|1 WHO=berth /bin/sh -c echo hello $WHO > /who"
+	}
+	if !found {
+		t.Errorf("no RUN history entry with the build arg: %+v", cf.History)
+	}
+}
