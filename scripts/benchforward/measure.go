@@ -28,10 +28,13 @@ type server struct {
 	msg  int
 }
 
-func startServer(msg int) (*server, error) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// startServer serves on ln (a listener on 127.0.0.1 when nil).
+func startServer(ln net.Listener, msg int) (*server, error) {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp4", "127.0.0.1:0"); err != nil {
+			return nil, err
+		}
 	}
 	s := &server{ln: ln, port: uint16(ln.Addr().(*net.TCPAddr).Port), msg: msg}
 	go func() {
@@ -91,21 +94,21 @@ func (s *server) handle(c *net.TCPConn) {
 	}
 }
 
-func dial(port uint16) (*net.TCPConn, error) {
-	c, err := net.Dial("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))))
+func dial(addr string) (*net.TCPConn, error) {
+	c, err := net.Dial("tcp4", addr)
 	if err != nil {
 		return nil, err
 	}
 	return c.(*net.TCPConn), nil
 }
 
-// throughput moves size bytes through port in one direction and returns
+// throughput moves size bytes through addr in one direction and returns
 // MB/s (10^6 bytes), timed until the last byte is known to have arrived,
 // and the CPU seconds the process (client, forwarder, agent side and
 // server alike) used meanwhile.
-func throughput(port uint16, dir string, size int64) (mbps, cpu float64, err error) {
+func throughput(addr string, dir string, size int64) (mbps, cpu float64, err error) {
 	cpu0 := cpuSeconds()
-	mbps, err = move(port, dir, size)
+	mbps, err = move(addr, dir, size)
 	return mbps, cpuSeconds() - cpu0, err
 }
 
@@ -115,8 +118,8 @@ func cpuSeconds() float64 {
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
-func move(port uint16, dir string, size int64) (float64, error) {
-	c, err := dial(port)
+func move(addr string, dir string, size int64) (float64, error) {
+	c, err := dial(addr)
 	if err != nil {
 		return 0, err
 	}
@@ -159,8 +162,8 @@ func move(port uint16, dir string, size int64) (float64, error) {
 }
 
 // roundTrips times n msg-byte request/responses on one connection.
-func roundTrips(port uint16, n, msg int) ([]time.Duration, error) {
-	c, err := dial(port)
+func roundTrips(addr string, n, msg int) ([]time.Duration, error) {
+	c, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +187,12 @@ func roundTrips(port uint16, n, msg int) ([]time.Duration, error) {
 }
 
 // connects times n fresh connections up to their first reply.
-func connects(port uint16, n, msg int) ([]time.Duration, error) {
+func connects(addr string, n, msg int) ([]time.Duration, error) {
 	req, resp := append([]byte{'R'}, make([]byte, msg)...), make([]byte, msg)
 	out := make([]time.Duration, 0, n)
 	for range n {
 		t0 := time.Now()
-		c, err := dial(port)
+		c, err := dial(addr)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func TestRealPath(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	echo := tcpEcho(t)
 	udp := udpEcho(t)
-	fws, cleanup, err := startPath([]forward.Binding{
+	fws, cleanup, err := startPath("127.0.0.1", []forward.Binding{
 		{Proto: forward.TCP, HostIP: lo, ContainerPort: echo},
 		{Proto: forward.UDP, HostIP: lo, ContainerPort: udp},
 	}, false)
@@ -122,7 +122,7 @@ func udpEcho(t *testing.T) uint16 {
 // TestHandoffPath checks a connection handed to the agent's real
 // ServeForward (SCM_RIGHTS over the unix socket) end to end.
 func TestHandoffPath(t *testing.T) {
-	fws, cleanup, err := startPath([]forward.Binding{{Proto: forward.TCP, HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: tcpEcho(t)}}, true)
+	fws, cleanup, err := startPath("127.0.0.1", []forward.Binding{{Proto: forward.TCP, HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: tcpEcho(t)}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
