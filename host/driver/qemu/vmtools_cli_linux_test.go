@@ -1,0 +1,215 @@
+package qemu
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/host/internal/testbin"
+)
+
+// inotifyWatch is a tiny inotify watcher for the test image (Debian's
+// busybox has no inotifyd): it prints "ready", then one line per event:
+// the event names and the file name.
+const inotifyWatch = `package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+var names = []struct {
+	m uint32
+	s string
+}{{syscall.IN_ACCESS, "ACCESS"}, {syscall.IN_MODIFY, "MODIFY"}, {syscall.IN_ATTRIB, "ATTRIB"},
+	{syscall.IN_CLOSE_WRITE, "CLOSE_WRITE"}, {syscall.IN_OPEN, "OPEN"}, {syscall.IN_CREATE, "CREATE"},
+	{syscall.IN_DELETE, "DELETE"}, {syscall.IN_MOVED_FROM, "MOVED_FROM"}, {syscall.IN_MOVED_TO, "MOVED_TO"}}
+
+func main() {
+	fd, err := syscall.InotifyInit()
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range os.Args[1:] {
+		if _, err := syscall.InotifyAddWatch(fd, p, syscall.IN_ALL_EVENTS); err != nil {
+			panic(err)
+		}
+	}
+	fmt.Println("ready")
+	buf := make([]byte, 65536)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err != nil {
+			panic(err)
+		}
+		for off := 0; off+syscall.SizeofInotifyEvent <= n; {
+			ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			nm := buf[off+syscall.SizeofInotifyEvent : off+syscall.SizeofInotifyEvent+int(ev.Len)]
+			var what []string
+			for _, x := range names {
+				if ev.Mask&x.m != 0 {
+					what = append(what, x.s)
+				}
+			}
+			fmt.Printf("%s %s\n", strings.Join(what, ","), bytes.TrimRight(nm, "\x00"))
+			off += syscall.SizeofInotifyEvent + int(ev.Len)
+		}
+	}
+}
+`
+
+// watchImageTarball builds an image holding only /watch and saves it as
+// a docker-archive tarball tagged ref.
+func watchImageTarball(t *testing.T, ref string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(inotifyWatch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", "watch", "main.go")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the watcher: %v\n%s", err, out)
+	}
+	bin, err := os.ReadFile(filepath.Join(dir, "watch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	h := &tar.Header{Name: "watch", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin)), ModTime: time.Unix(1700000000, 0)}
+	if err := tw.WriteHeader(h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "image.tar")
+	if err := tarball.WriteToFile(out, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestVMShellAndFileEvents boots one qemu machine and checks what only a
+// VM needs: `berth machine shell` runs in the VM (its kernel, its busybox)
+// with the command's exit code, and a file changed on the host inside a
+// shared folder raises inotify events in a container that bind-mounts it.
+func TestVMShellAndFileEvents(t *testing.T) {
+	img := testImageDir(t)
+	bin, err := testbin.Build(t.TempDir(), "./cmd/berth")
+	if err != nil {
+		t.Fatalf("build berth: %v", err)
+	}
+	e := cliEnv{bin: bin, home: t.TempDir()}
+	const m = "qtools"
+	mdir := filepath.Join(e.home, "machines", m)
+	t.Cleanup(func() {
+		e.run(t, 2*time.Minute, "machine", "stop", m)
+		for _, f := range []string{"qemu.pid", "daemon.json"} {
+			if pid := pidIn(filepath.Join(mdir, f)); pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(mdir, "daemon.log"))
+			t.Logf("daemon.log:\n%s", b)
+		}
+	})
+	e.must(t, time.Minute, "machine", "init", "--driver", "qemu", "--image", img, "--cpus", "1", "--memory", "1GiB", "--disk", "4GiB", m)
+	e.must(t, 3*time.Minute, "machine", "start", m)
+
+	t.Run("Shell", func(t *testing.T) {
+		out, err := e.run(t, time.Minute, "machine", "shell", m, "--", "sh", "-c", "uname -r; readlink /bin/sh; exit 3")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			t.Fatalf("machine shell: err = %v, want exit status 3\n%s", err, out)
+		}
+		host, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || lines[0] == strings.TrimSpace(string(host)) || lines[1] != "busybox" {
+			t.Errorf("machine shell output = %q, want the VM's kernel release and /bin/sh -> busybox", out)
+		}
+	})
+
+	t.Run("FileEvents", func(t *testing.T) {
+		// t.TempDir is under /tmp, which a qemu machine shares on Linux.
+		dir := t.TempDir()
+		file := filepath.Join(dir, "f.txt")
+		if err := os.WriteFile(file, []byte("one\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.must(t, 2*time.Minute, "--machine", m, "load", "-q", "-i", watchImageTarball(t, "berth-test/watch:1"))
+		e.must(t, 2*time.Minute, "--machine", m, "run", "-d", "--name", "watcher", "-v", dir+":/w", "berth-test/watch:1", "/watch", "/w")
+		logs := func() string { out, _ := e.run(t, time.Minute, "--machine", m, "logs", "watcher"); return out }
+		waitLogs(t, logs, "ready")
+		if err := os.WriteFile(file, []byte("two\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitLogs(t, logs, "MODIFY f.txt")
+		if err := os.WriteFile(filepath.Join(dir, "new.txt"), []byte("new\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitLogs(t, logs, " new.txt")
+		if err := os.Chmod(file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		waitLogs(t, logs, "ATTRIB f.txt")
+		out := logs()
+		t.Logf("events seen in the container:\n%s", out)
+		// The replay reaches the host again (the same mtime, the same
+		// mode): were it sent back, the events would repeat.
+		if n := strings.Count(out, "MODIFY f.txt"); n != 1 {
+			t.Errorf("MODIFY f.txt seen %d times for one change: host and VM echo each other", n)
+		}
+		e.run(t, time.Minute, "--machine", m, "rm", "-f", "watcher")
+	})
+}
+
+// waitLogs polls logs until they contain want.
+func waitLogs(t *testing.T, logs func() string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out := logs()
+		if strings.Contains(out, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the container's log never showed %q:\n%s", want, out)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
