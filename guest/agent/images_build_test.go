@@ -131,6 +131,26 @@ func TestBuild(t *testing.T) {
 			}
 		}
 	})
+	t.Run("intermediate images hidden", func(t *testing.T) {
+		h := h.with(t)
+		for _, all := range []bool{false, true} {
+			l, err := h.imgs.List(ctx, &agentv1.ListImagesRequest{All: all})
+			if err != nil {
+				t.Fatal(err)
+			}
+			untagged := 0
+			for _, img := range l.Images {
+				if len(img.RepoTags) == 0 {
+					untagged++
+				}
+			}
+			// Without -a only stage b's result is listed untagged (a leaf,
+			// dangling as in docker); with -a every step's image is.
+			if want := 1; (!all && untagged != want) || (all && untagged <= want) {
+				t.Errorf("images (all=%v): %d untagged listed", all, untagged)
+			}
+		}
+	})
 	t.Run("cache", func(t *testing.T) {
 		h := h.with(t)
 		out2, id2 := h.mustBuild(ctx, files, &agentv1.BuildRequest{Tags: []string{"x"}})
@@ -212,7 +232,7 @@ FROM ${BASE}
 ARG WHO=world
 COPY . /ctx/
 ADD a.tar /t/
-RUN echo hello $WHO > /who
+RUN echo hello $WHO > /who && echo visible-output
 LABEL from=dockerfile
 USER nobody
 EXPOSE 8080
@@ -224,6 +244,9 @@ EXPOSE 8080
 		Tags: []string{"args:1"}, BuildArgs: map[string]string{"WHO": "berth", "UNUSED": "1"}, Labels: map[string]string{"cli": "yes"},
 		Network: "none",
 	})
+	if !strings.Contains(out, "\nvisible-output\n") {
+		t.Errorf("RUN output not streamed:\n%s", out)
+	}
 	if !strings.Contains(out, "[Warning] One or more build-args [UNUSED] were not consumed") {
 		t.Errorf("no warning for the unused build arg:\n%s", out)
 	}
@@ -241,7 +264,7 @@ EXPOSE 8080
 	}
 	found := false
 	for _, hi := range cf.History {
-		found = found || hi.CreatedBy == "|1 WHO=berth /bin/sh -c echo hello $WHO > /who"
+		found = found || hi.CreatedBy == "|1 WHO=berth /bin/sh -c echo hello $WHO > /who && echo visible-output"
 	}
 	if !found {
 		t.Errorf("no RUN history entry with the build arg: %+v", cf.History)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -115,8 +116,8 @@ func (s *Store) Containers(id string) int { return s.containers(id) }
 
 // ListOptions select images for List.
 type ListOptions struct {
-	// All includes intermediate images (berth has none yet: every image has
-	// a name or is dangling, and dangling ones are listed too).
+	// All includes intermediate images: untagged images that are the
+	// parent of another image (the builder's steps), which docker hides.
 	All bool
 	// Filters in docker's form: "dangling=true", "reference=busybox*",
 	// "label=k" or "label=k=v".
@@ -130,11 +131,15 @@ func (s *Store) List(ctx context.Context, opts ListOptions) ([]*Image, error) {
 		return nil, err
 	}
 	var out []*Image
+	parents := map[string]bool{}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRoot).Bucket(bucketImages).ForEach(func(k, _ []byte) error {
 			img, err := getImage(tx, string(k))
 			if err != nil {
 				return err
+			}
+			if img.Parent != "" {
+				parents[img.Parent] = true
 			}
 			if f.match(img) {
 				out = append(out, img)
@@ -142,6 +147,9 @@ func (s *Store) List(ctx context.Context, opts ListOptions) ([]*Image, error) {
 			return nil
 		})
 	})
+	if !opts.All {
+		out = slices.DeleteFunc(out, func(img *Image) bool { return len(img.RepoTags) == 0 && parents[img.ID] })
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Created.Equal(out[j].Created) {
 			return out[i].Created.After(out[j].Created)
