@@ -5,6 +5,8 @@ package main
 import (
 	"os"
 
+	"github.com/containerd/log"
+
 	"github.com/berth-dev/berth/guest/dockerinit"
 )
 
@@ -16,4 +18,18 @@ func runAsDockerInit() {
 	if dockerinit.IsInvocation(os.Args[0]) {
 		os.Exit(dockerinit.Main(os.Args[1:]))
 	}
+}
+
+// initPath is this binary, which is also docker's --init when it is static
+// (runAsDockerInit); "" (--init unavailable, said in the log) otherwise.
+func initPath() string {
+	exe, err := os.Executable()
+	if err == nil {
+		err = dockerinit.CheckStatic(exe)
+	}
+	if err != nil {
+		log.L.WithError(err).Warn("--init is unavailable")
+		return ""
+	}
+	return exe
 }

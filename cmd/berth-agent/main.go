@@ -48,6 +48,7 @@ func main() {
 	flag.Var(&insecure, "insecure-registry", "registry that may be reached over plain HTTP (repeatable)")
 	flag.Parse()
 	opts.InsecureRegistries = insecure
+	opts.InitPath = initPath()
 
 	if err := log.SetLevel(logLevel); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-agent: bad --log-level %q: %v\n", logLevel, err)

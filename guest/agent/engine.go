@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -276,6 +277,8 @@ func shortID(id string) string {
 var engineHooks struct {
 	network func(*network.Options)
 	runtime []container.Option
+	// initPath stands in for Options.InitPath (test binaries are not static).
+	initPath string
 }
 
 // openEngine starts the network manager and the container engine.
@@ -288,9 +291,13 @@ func (s *Server) openEngine(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: networks: %w", err)
 	}
+	ropts := engineHooks.runtime
+	if p := cmp.Or(engineHooks.initPath, s.opts.InitPath); p != "" {
+		ropts = append([]container.Option{container.WithInit(p)}, ropts...)
+	}
 	e, err := newEngine(ctx, engineDeps{
 		dataDir: s.opts.DataDir, db: s.db, nets: nets, images: s.images.store,
-		volumes: s.volumes, events: s.events, runtimeOpts: engineHooks.runtime,
+		volumes: s.volumes, events: s.events, runtimeOpts: ropts,
 	})
 	if err != nil {
 		nets.Close()

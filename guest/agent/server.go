@@ -44,6 +44,11 @@ type Options struct {
 	// AutoTrim makes Run trim the data disk after deletions and hourly
 	// (the VM's agent: its disk is a sparse file on the host).
 	AutoTrim bool
+	// InitPath is the static program bind-mounted read-only at
+	// /sbin/docker-init for docker's --init; started by that name it must
+	// be that init (berth-agent is: guest/dockerinit). Empty: --init fails
+	// with a clear error.
+	InitPath string
 }
 
 // Server is the agent: the engine state and the ttrpc services over it.
