@@ -19,6 +19,7 @@ type machineInitOptions struct {
 	insecure   []string
 	shares     []string
 	forwardAll bool
+	rosetta    bool
 	addresses  []string
 	image      string
 }
@@ -47,6 +48,7 @@ func (c *cli) newMachineInitCommand() *cobra.Command {
 	f.StringArrayVar(&o.addresses, "forward-address", nil, "host address published ports listen on when -p gives none (repeatable; default 127.0.0.1 and ::1)")
 	f.StringVar(&o.image, "image", "", "VM image dir (kernel, initramfs, manifest.json from berth-vmimage build) (VM drivers; default: beside the binary)")
 	f.BoolVar(&o.forwardAll, "forward-all", false, "also forward to localhost the ports that processes in --network host containers listen on")
+	f.BoolVar(&o.rosetta, "rosetta", false, "run amd64 binaries through Apple's Rosetta (vz driver on Apple silicon)")
 	return cmd
 }
 
@@ -72,6 +74,7 @@ func (o machineInitOptions) config(name string) (machine.Config, error) {
 		}
 	}
 	cfg.ForwardAll = o.forwardAll
+	cfg.Rosetta = o.rosetta
 	cfg.ForwardAddresses = o.addresses
 	if _, err := cfg.DefaultForwardAddrs(); err != nil {
 		return cfg, err

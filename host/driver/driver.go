@@ -43,6 +43,10 @@ type Instance struct {
 	// InsecureRegistries are passed to the agent: registries it may reach
 	// over plain HTTP.
 	InsecureRegistries []string
+	// Rosetta asks the vz driver for Apple's Rosetta share, so amd64
+	// binaries run in the arm64 VM (berth machine init --rosetta); the
+	// machine config allows it for vz only, other drivers ignore it.
+	Rosetta bool
 	// Log receives the guest's console or the agent's output; nil discards it.
 	Log io.Writer
 }

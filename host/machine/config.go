@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/host/internal/errkind"
 
+	"github.com/berth-dev/berth/host/driver/vz"
 	"github.com/berth-dev/berth/host/internal/atomicfile"
 )
 
@@ -57,8 +58,11 @@ type Config struct {
 	// ForwardAddresses are the host addresses a published port without
 	// an address listens on (127.0.0.1 and ::1 when empty; 0.0.0.0 and ::
 	// publish on every interface). An address in -p wins.
-	ForwardAddresses []string  `json:"forwardAddresses,omitempty"`
-	Created          time.Time `json:"created"`
+	ForwardAddresses []string `json:"forwardAddresses,omitempty"`
+	// Rosetta runs amd64 binaries through Apple's Rosetta (berth machine
+	// init --rosetta; the vz driver on Apple silicon only).
+	Rosetta bool      `json:"rosetta,omitempty"`
+	Created time.Time `json:"created"`
 }
 
 // ValidateName checks that name can name a machine.
@@ -98,6 +102,8 @@ func (c Config) Validate() error {
 		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: memory must be at least 128MiB", c.Name)
 	case c.Disk < 1<<30:
 		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: disk must be at least 1GiB", c.Name)
+	case c.Rosetta && c.Driver != vz.Name:
+		return errkind.New(errdefs.ErrInvalidArgument, "machine %q: --rosetta needs the vz driver (macOS on Apple silicon), not %s", c.Name, c.Driver)
 	}
 	return nil
 }

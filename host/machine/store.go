@@ -179,6 +179,7 @@ func instance(m *Machine, logw io.Writer) driver.Instance {
 		Image:              m.Config.Image,
 		Shares:             m.Config.Shares,
 		InsecureRegistries: m.Config.InsecureRegistries,
+		Rosetta:            m.Config.Rosetta,
 		Log:                logw,
 	}
 }

@@ -59,3 +59,36 @@ func TestFactoryInput(t *testing.T) {
 		})
 	}
 }
+
+// TestFactoryInputRosetta: the machine's --rosetta (Instance.Rosetta) and
+// the factory's own setting both ask for the Rosetta share.
+func TestFactoryInputRosetta(t *testing.T) {
+	img := t.TempDir()
+	for name, b := range map[string][]byte{
+		bootimage.ManifestFile: []byte(`{"version":"dev","arch":"arm64"}`), "kernel": arm64Header(), "initramfs": []byte("x"),
+	} {
+		if err := os.WriteFile(filepath.Join(img, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name          string
+		factory, inst bool
+		want          bool
+	}{
+		{"off", false, false, false},
+		{"machine", false, true, true},
+		{"factory", true, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := driver.Instance{Name: "m", Dir: t.TempDir(), CPUs: 1, MemoryBytes: 1 << 30, DiskBytes: 1 << 30, Rosetta: tc.inst}
+			in, err := Factory{ImageDirs: []string{img}, Rosetta: tc.factory}.input(inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.Rosetta != tc.want {
+				t.Errorf("input Rosetta = %v, want %v", in.Rosetta, tc.want)
+			}
+		})
+	}
+}

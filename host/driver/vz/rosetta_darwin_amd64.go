@@ -9,7 +9,12 @@ import (
 	"github.com/berth-dev/berth/host/internal/errkind"
 )
 
+// rosettaAvailable fails: Rosetta translates only on Apple silicon.
+func rosettaAvailable() error {
+	return errkind.New(errdefs.ErrNotImplemented, "--rosetta needs a Mac with Apple silicon")
+}
+
 // rosettaDevice fails: Rosetta translates only on Apple silicon.
 func rosettaDevice() (*vz.VirtioFileSystemDeviceConfiguration, error) {
-	return nil, errkind.New(errdefs.ErrNotImplemented, "--rosetta needs a Mac with Apple silicon")
+	return nil, rosettaAvailable()
 }

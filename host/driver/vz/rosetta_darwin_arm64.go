@@ -9,13 +9,21 @@ import (
 	"github.com/berth-dev/berth/host/internal/errkind"
 )
 
-// rosettaDevice is the virtiofs device of the Rosetta share.
-func rosettaDevice() (*vz.VirtioFileSystemDeviceConfiguration, error) {
+// rosettaAvailable says why the Rosetta share cannot be made, or nil.
+func rosettaAvailable() error {
 	switch vz.LinuxRosettaDirectoryShareAvailability() {
 	case vz.LinuxRosettaAvailabilityNotSupported:
-		return nil, errkind.New(errdefs.ErrNotImplemented, "Rosetta for Linux is not supported on this Mac (it needs macOS 13 on Apple silicon)")
+		return errkind.New(errdefs.ErrNotImplemented, "Rosetta for Linux is not supported on this Mac (it needs macOS 13 on Apple silicon)")
 	case vz.LinuxRosettaAvailabilityNotInstalled:
-		return nil, errkind.New(errdefs.ErrFailedPrecondition, "Rosetta is not installed; install it with: softwareupdate --install-rosetta")
+		return errkind.New(errdefs.ErrFailedPrecondition, "Rosetta is not installed; install it with: softwareupdate --install-rosetta")
+	}
+	return nil
+}
+
+// rosettaDevice is the virtiofs device of the Rosetta share.
+func rosettaDevice() (*vz.VirtioFileSystemDeviceConfiguration, error) {
+	if err := rosettaAvailable(); err != nil {
+		return nil, err
 	}
 	share, err := vz.NewLinuxRosettaDirectoryShare()
 	if err != nil {

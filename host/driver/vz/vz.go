@@ -83,7 +83,7 @@ func (f Factory) input(inst driver.Instance) (Input, error) {
 	}
 	return Input{
 		Dir: inst.Dir, CPUs: inst.CPUs, MemoryBytes: inst.MemoryBytes, DiskBytes: inst.DiskBytes,
-		Image: img, KernelHeader: hdr, Shares: f.Shares, Rosetta: f.Rosetta,
+		Image: img, KernelHeader: hdr, Shares: f.Shares, Rosetta: f.Rosetta || inst.Rosetta,
 		GOARCH: runtime.GOARCH, HostCPUs: runtime.NumCPU(), HostMemory: hostMemory(),
 	}, nil
 }

@@ -65,6 +65,11 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Rosetta {
+		if err := rosettaAvailable(); err != nil {
+			return err
+		}
+	}
 	return createDisk(cfg.Disk, cfg.DiskBytes)
 }
 
