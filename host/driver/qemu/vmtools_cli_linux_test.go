@@ -187,6 +187,12 @@ func TestVMShellAndFileEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitLogs(t, logs, "ATTRIB f.txt")
+		// A removal is replayed on the directory itself (the name is gone
+		// on both sides): an event on /w without a name.
+		if err := os.Remove(filepath.Join(dir, "new.txt")); err != nil {
+			t.Fatal(err)
+		}
+		waitLogs(t, logs, "\nMODIFY \n")
 		out := logs()
 		t.Logf("events seen in the container:\n%s", out)
 		// The replay reaches the host again (the same mtime, the same
