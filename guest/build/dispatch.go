@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -75,15 +77,23 @@ func (r *run) dispatchMore(ctx context.Context, st *stage, cmd instructions.Comm
 		if cfg.ExposedPorts == nil {
 			cfg.ExposedPorts = map[string]struct{}{}
 		}
+		expand := r.plan.expander(r.buildEnv(st))
+		specs := make([]string, 0, len(c.Ports))
 		for _, p := range c.Ports {
-			for _, port := range strings.Fields(p) {
-				if !strings.Contains(port, "/") {
-					port += "/tcp"
-				}
-				cfg.ExposedPorts[port] = struct{}{}
+			e, err := expand(p)
+			if err != nil {
+				return fmt.Errorf("EXPOSE %s: %v: %w", p, err, errdefs.ErrInvalidArgument)
 			}
+			specs = append(specs, e)
 		}
-		comment = "EXPOSE " + strings.Join(c.Ports, " ")
+		ports, err := exposedPorts(specs)
+		if err != nil {
+			return err
+		}
+		for _, p := range ports {
+			cfg.ExposedPorts[p] = struct{}{}
+		}
+		comment = "EXPOSE " + strings.Join(ports, " ")
 	case *instructions.UserCommand:
 		cfg.User, comment = c.User, "USER "+c.User
 	case *instructions.VolumeCommand:
@@ -195,4 +205,36 @@ func cloneSlice(s []string) []string {
 		return nil
 	}
 	return append([]string{}, s...)
+}
+
+// exposedPorts normalizes EXPOSE's ports as docker does: "80" is
+// "80/tcp", ranges ("8000-8002/udp") are expanded; sorted.
+func exposedPorts(specs []string) ([]string, error) {
+	set := map[string]bool{}
+	for _, spec := range specs {
+		for _, p := range strings.Fields(spec) {
+			port, proto, _ := strings.Cut(p, "/")
+			if proto == "" {
+				proto = "tcp"
+			}
+			lo, hi, isRange := strings.Cut(port, "-")
+			first, err1 := strconv.Atoi(lo)
+			last, err2 := first, error(nil)
+			if isRange {
+				last, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil || first < 1 || last > 65535 || last < first {
+				return nil, fmt.Errorf("invalid containerPort: %s: %w", p, errdefs.ErrInvalidArgument)
+			}
+			for n := first; n <= last; n++ {
+				set[fmt.Sprintf("%d/%s", n, strings.ToLower(proto))] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out, nil
 }
