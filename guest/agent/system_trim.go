@@ -67,7 +67,7 @@ func trimDir(dir string) (uint64, error) {
 	switch {
 	case e == 0:
 		return r.Len, nil
-	case errors.Is(e, unix.ENOTTY), errors.Is(e, unix.EOPNOTSUPP), errors.Is(e, unix.EINVAL):
+	case errors.Is(e, unix.ENOTTY), errors.Is(e, unix.EOPNOTSUPP):
 		return 0, fmt.Errorf("trim %s: its file system (%s) or disk does not support discard: %w",
 			dir, backingFS(dir), errdefs.ErrNotImplemented)
 	case errors.Is(e, unix.EPERM):
@@ -119,13 +119,17 @@ func (t *trimmer) run(ctx context.Context) {
 		}
 		pending.Stop()
 		n, err := t.trim()
+		if t.done != nil {
+			t.done(n, err)
+		}
+		if errdefs.IsNotImplemented(err) {
+			log.G(ctx).WithError(err).Info("automatic trim of the data disk is off")
+			return
+		}
 		if err != nil {
 			log.G(ctx).WithError(err).Warn("automatic trim of the data disk")
 		} else {
 			log.G(ctx).WithField("bytes", n).Debug("trimmed the data disk")
-		}
-		if t.done != nil {
-			t.done(n, err)
 		}
 	}
 }

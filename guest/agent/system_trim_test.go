@@ -5,6 +5,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -200,4 +201,26 @@ func waitSubscribed(t *testing.T, bus *eventBus) {
 		defer bus.mu.Unlock()
 		return len(bus.subs) > 0
 	})
+}
+
+// TestTrimmerStopsWhenUnsupported checks that a data dir without discard
+// (no data disk: a tmpfs) turns the automatic trim off after one try.
+func TestTrimmerStopsWhenUnsupported(t *testing.T) {
+	bus := newEventBus()
+	var calls atomic.Int32
+	tr := &trimmer{events: bus, debounce: time.Hour, interval: 50 * time.Millisecond,
+		trim: func() (uint64, error) {
+			calls.Add(1)
+			return 0, fmt.Errorf("trim: %w", errdefs.ErrNotImplemented)
+		}}
+	stopped := make(chan struct{})
+	go func() { tr.run(context.Background()); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the trimmer kept running on a file system without discard")
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d trims, want 1", n)
+	}
 }

@@ -49,3 +49,16 @@ func TestSuperviseStops(t *testing.T) {
 		t.Fatal("supervise kept restarting after cancel")
 	}
 }
+
+// TestEngineArgs checks that the engine in the VM is told that its exit
+// powers the VM off (it stops the containers first) and that it owns the
+// data disk (it trims it).
+func TestEngineArgs(t *testing.T) {
+	e := &engine{cfg: Config{DataDir: "/var/lib/berth", Hostname: "vm1", Port: 1024}}
+	args := strings.Join(e.args(), " ")
+	for _, want := range []string{"--data-dir /var/lib/berth", "--name vm1", "--stop-containers-on-exit", "--auto-trim"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("engine args %q lack %q", args, want)
+		}
+	}
+}
