@@ -49,7 +49,7 @@ func (s *Server) serveForward(ctx context.Context, id string, c net.Conn) {
 		c.Close()
 		return
 	}
-	ServeForward(ctx, r, id, c)
+	serveForward(ctx, r, s.targets(), id, c)
 }
 
 // ServeForward serves one forward stream: it resolves the target named by
@@ -58,6 +58,11 @@ func (s *Server) serveForward(ctx context.Context, id string, c net.Conn) {
 // written. TCP is copied both ways with half-close; UDP datagrams are framed
 // on c with a 2-byte big-endian length.
 func ServeForward(ctx context.Context, r ForwardResolver, id string, c net.Conn) {
+	serveForward(ctx, r, nil, id, c)
+}
+
+// serveForward is ServeForward resolving through tc when it is not nil.
+func serveForward(ctx context.Context, r ForwardResolver, tc *targetCache, id string, c net.Conn) {
 	defer c.Close()
 	proto, ctr, port, err := parseForwardID(id)
 	if err != nil {
@@ -73,16 +78,9 @@ func ServeForward(ctx context.Context, r ForwardResolver, id string, c net.Conn)
 		defer c.Close()
 		proto = "tcp"
 	}
-	addr, err := r.ForwardAddr(ctr, proto, port)
+	t, err := dialTarget(ctx, r, tc, ctr, proto, port)
 	if err != nil {
 		log.G(ctx).WithError(err).Debugf("forward stream %s: no target", id)
-		return
-	}
-	dctx, cancel := context.WithTimeout(ctx, forwardDialTimeout)
-	t, err := (&net.Dialer{}).DialContext(dctx, proto, addr)
-	cancel()
-	if err != nil {
-		log.G(ctx).WithError(err).Debugf("forward stream %s: dial %s", id, addr)
 		return
 	}
 	defer t.Close()
@@ -94,6 +92,38 @@ func ServeForward(ctx context.Context, r ForwardResolver, id string, c net.Conn)
 	if err != nil {
 		log.G(ctx).WithError(err).Debugf("forward stream %s ended", id)
 	}
+}
+
+// dialTarget resolves the target (through tc when it is not nil) and dials
+// it. An address from the cache that does not answer is resolved afresh
+// and dialed once more.
+func dialTarget(ctx context.Context, r ForwardResolver, tc *targetCache, ctr, proto string, port uint16) (net.Conn, error) {
+	resolve := func() (string, bool, error) {
+		if tc == nil {
+			addr, err := r.ForwardAddr(ctr, proto, port)
+			return addr, false, err
+		}
+		return tc.resolve(r, ctr, proto, port)
+	}
+	addr, cached, err := resolve()
+	if err != nil {
+		return nil, err
+	}
+	t, err := dialForward(ctx, proto, addr)
+	if err != nil && cached {
+		tc.forget(ctr, proto, port)
+		if addr, _, err = resolve(); err != nil {
+			return nil, err
+		}
+		t, err = dialForward(ctx, proto, addr)
+	}
+	return t, err
+}
+
+func dialForward(ctx context.Context, proto, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, forwardDialTimeout)
+	defer cancel()
+	return (&net.Dialer{}).DialContext(ctx, proto, addr)
 }
 
 // parseForwardID reads "tcp|udp|tcp+fd/<container>/<port>".

@@ -30,27 +30,66 @@ import (
 	"github.com/berth-dev/berth/proto/stream"
 )
 
+// options are the command's flags.
+type options struct {
+	size                           int64
+	n, conns, msg, rounds          int
+	dirs                           []string
+	target, serve, direct, publish string
+}
+
+// external returns the paths of a real machine (-direct and -published),
+// or nil to measure the in-process paths.
+func (o options) external() []path {
+	if o.direct == "" {
+		return nil
+	}
+	return []path{{"direct", o.direct}, {"published", o.publish}}
+}
+
 func main() {
-	size := flag.Int64("size", 1<<30, "bytes per throughput run")
-	n := flag.Int("n", 10000, "request/responses for the round-trip run")
-	conns := flag.Int("conns", 1000, "connections for the connect run")
-	msg := flag.Int("msg", 64, "bytes per request and per response")
-	rounds := flag.Int("rounds", 3, "throughput runs per path and direction (the median is shown)")
-	dirs := flag.String("dirs", "up,down", "throughput directions to run: up (host to container), down, or both")
-	target := flag.String("target", "container", "where the server runs: container (a network namespace behind a bridge, needs root) or loopback (127.0.0.1)")
+	var o options
+	var dirs string
+	flag.Int64Var(&o.size, "size", 1<<30, "bytes per throughput run")
+	flag.IntVar(&o.n, "n", 10000, "request/responses for the round-trip run")
+	flag.IntVar(&o.conns, "conns", 1000, "connections for the connect run")
+	flag.IntVar(&o.msg, "msg", 64, "bytes per request and per response")
+	flag.IntVar(&o.rounds, "rounds", 3, "throughput runs per path and direction (the median is shown)")
+	flag.StringVar(&dirs, "dirs", "up,down", "throughput directions to run: up (host to container), down, or both")
+	flag.StringVar(&o.target, "target", "container", "where the in-process server runs: container (a network namespace behind a bridge, needs root) or loopback (127.0.0.1)")
+	flag.StringVar(&o.serve, "serve", "", "only serve the benchmark protocol on this address (to run in a real container)")
+	flag.StringVar(&o.direct, "direct", "", "measure a real machine: the container's own address of a -serve server (host:port); needs -published")
+	flag.StringVar(&o.publish, "published", "", "measure a real machine: the published host address of the same server")
 	flag.Parse()
-	if *size <= 0 || *n <= 0 || *conns <= 0 || *msg <= 0 || *rounds <= 0 {
-		fmt.Fprintln(os.Stderr, "benchforward: -size, -n, -conns, -msg and -rounds must be positive")
-		os.Exit(2)
+	o.dirs = strings.Split(dirs, ",")
+	if o.size <= 0 || o.n <= 0 || o.conns <= 0 || o.msg <= 0 || o.rounds <= 0 {
+		fail(2, "-size, -n, -conns, -msg and -rounds must be positive")
 	}
-	if *target != "container" && *target != "loopback" {
-		fmt.Fprintln(os.Stderr, "benchforward: -target must be container or loopback")
-		os.Exit(2)
+	if o.target != "container" && o.target != "loopback" {
+		fail(2, "-target must be container or loopback")
 	}
-	if err := run(*target, *size, *n, *conns, *msg, *rounds, strings.Split(*dirs, ",")); err != nil {
-		fmt.Fprintln(os.Stderr, "benchforward:", err)
-		os.Exit(1)
+	if (o.direct == "") != (o.publish == "") {
+		fail(2, "-direct and -published go together")
 	}
+	if o.serve != "" {
+		ln, err := net.Listen("tcp", o.serve)
+		if err != nil {
+			fail(1, err.Error())
+		}
+		if _, err := startServer(ln, o.msg); err != nil {
+			fail(1, err.Error())
+		}
+		select {}
+	}
+	fmt.Println("berth port-forward benchmark")
+	if err := run(o); err != nil {
+		fail(1, err.Error())
+	}
+}
+
+func fail(code int, msg string) {
+	fmt.Fprintln(os.Stderr, "benchforward:", msg)
+	os.Exit(code)
 }
 
 // resolver sends every container to one address.
@@ -147,57 +186,71 @@ func startTarget(target string, msg int) (*server, string, func(), error) {
 	return srv, cn.addr.String(), func() { srv.Close(); cn.Close() }, nil
 }
 
-func run(target string, size int64, n, conns, msg, rounds int, dirs []string) error {
-	srv, ip, stop, err := startTarget(target, msg)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	fwdAddr, cleanup, err := pathSetup(ip, srv.port, false)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	hoAddr, cleanup2, err := pathSetup(ip, srv.port, true)
-	if err != nil {
-		return err
-	}
-	defer cleanup2()
-	ports := []string{net.JoinHostPort(ip, strconv.Itoa(int(srv.port))), fwdAddr, hoAddr}
+// path is one way to the server.
+type path struct{ name, addr string }
 
-	fmt.Printf("berth port-forward benchmark: %s per throughput run (median of %d), %d round trips of %d bytes, %d connects;\n"+
-		"direct and forwarded runs alternate so that both see the same machine load;\n"+
-		"direct: to the server at %s; forwarded: relayed over a forward stream (VM drivers);\n"+
-		"handed off: the native driver's path (the agent relays the accepted socket itself)\n", human(size), rounds, n, msg, conns, ports[0])
-	fmt.Printf("%-28s %14s %14s %7s %14s %7s\n", "", "direct", "forwarded", "ratio", "handed off", "ratio")
-	for _, dir := range dirs {
+func run(o options) error {
+	paths := o.external()
+	if paths == nil {
+		srv, ip, stop, err := startTarget(o.target, o.msg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fwdAddr, cleanup, err := pathSetup(ip, srv.port, false)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		hoAddr, cleanup2, err := pathSetup(ip, srv.port, true)
+		if err != nil {
+			return err
+		}
+		defer cleanup2()
+		paths = []path{{"direct", net.JoinHostPort(ip, strconv.Itoa(int(srv.port)))}, {"forwarded", fwdAddr}, {"handed off", hoAddr}}
+		fmt.Printf("direct: to the server at %s; forwarded: relayed over a forward stream (as VM drivers);\n"+
+			"handed off: the native driver's path (the agent relays the accepted socket itself)\n", paths[0].addr)
+	}
+	fmt.Printf("%s per throughput run (median of %d), %d round trips of %d bytes, %d connects;\n"+
+		"the paths take turns so that all see the same machine load\n", human(o.size), o.rounds, o.n, o.msg, o.conns)
+	fmt.Printf("%-28s", "")
+	for i, p := range paths {
+		fmt.Printf(" %14s", p.name)
+		if i > 0 {
+			fmt.Printf(" %7s", "ratio")
+		}
+	}
+	fmt.Println()
+	return measureAll(o, paths)
+}
+
+func measureAll(o options, paths []path) error {
+	for _, dir := range o.dirs {
 		if dir != "up" && dir != "down" {
 			return fmt.Errorf("unknown direction %q (want up or down)", dir)
 		}
-		mbps, cpu := make([][]float64, len(ports)), make([][]float64, len(ports))
-		for range rounds {
-			for i, addr := range ports {
-				v, c, err := throughput(addr, dir, size)
+		mbps, cpu := make([][]float64, len(paths)), make([][]float64, len(paths))
+		for range o.rounds {
+			for i, p := range paths {
+				v, c, err := throughput(p.addr, dir, o.size)
 				if err != nil {
-					return fmt.Errorf("%s %s: %w", pathName(i), dir, err)
+					return fmt.Errorf("%s %s: %w", p.name, dir, err)
 				}
 				mbps[i], cpu[i] = append(mbps[i], v), append(cpu[i], c)
 			}
 		}
-		printRow(label(dir), "MB/s", "%11.0f", median(mbps[0]), median(mbps[1]), median(mbps[2]))
-		printRow("  CPU time, all actors", "s", "%13.2f", median(cpu[0]), median(cpu[1]), median(cpu[2]))
+		printRow(label(dir), "MB/s", "%11.0f", medians(mbps))
+		if o.external() == nil {
+			printRow("  CPU time, all actors", "s", "%13.2f", medians(cpu))
+		}
 	}
-	rt, err := alternate(ports, n, func(addr string, k int) ([]time.Duration, error) { return roundTrips(addr, k, msg) })
+	rt, err := alternate(paths, o.n, func(addr string, k int) ([]time.Duration, error) { return roundTrips(addr, k, o.msg) })
 	if err != nil {
 		return err
 	}
-	for _, q := range []struct {
-		name string
-		p    float64
-	}{{"round trip p50", 0.50}, {"round trip p99", 0.99}} {
-		printLatency(q.name, rt, q.p)
-	}
-	cn, err := alternate(ports, conns, func(addr string, k int) ([]time.Duration, error) { return connects(addr, k, msg) })
+	printLatency("round trip p50", rt, 0.50)
+	printLatency("round trip p99", rt, 0.99)
+	cn, err := alternate(paths, o.conns, func(addr string, k int) ([]time.Duration, error) { return connects(addr, k, o.msg) })
 	if err != nil {
 		return err
 	}
@@ -206,17 +259,17 @@ func run(target string, size int64, n, conns, msg, rounds int, dirs []string) er
 }
 
 // alternate runs n samples per path in ten alternating chunks.
-func alternate(ports []string, n int, measure func(addr string, k int) ([]time.Duration, error)) ([][]time.Duration, error) {
-	out := make([][]time.Duration, len(ports))
+func alternate(paths []path, n int, measure func(addr string, k int) ([]time.Duration, error)) ([][]time.Duration, error) {
+	out := make([][]time.Duration, len(paths))
 	for chunk := range 10 {
 		k := n/10 + boolInt(chunk < n%10)
 		if k == 0 {
 			continue
 		}
-		for i, addr := range ports {
-			ds, err := measure(addr, k)
+		for i, p := range paths {
+			ds, err := measure(p.addr, k)
 			if err != nil {
-				return out, fmt.Errorf("%s: %w", pathName(i), err)
+				return out, fmt.Errorf("%s: %w", p.name, err)
 			}
 			out[i] = append(out[i], ds...)
 		}
@@ -231,17 +284,32 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func pathName(i int) string { return []string{"direct", "forwarded", "handed off"}[i] }
-
-// printRow prints one figure per path and the ratios to direct.
-func printRow(name, unit, format string, d, f, h float64) {
-	v := func(x float64) string { return fmt.Sprintf(format, x) + " " + unit }
-	fmt.Printf("%-28s %14s %14s %6.2fx %14s %6.2fx\n", name, v(d), v(f), f/d, v(h), h/d)
+// printRow prints one figure per path and the ratios to the first.
+func printRow(name, unit, format string, vs []float64) {
+	fmt.Printf("%-28s", name)
+	for i, x := range vs {
+		fmt.Printf(" %14s", fmt.Sprintf(format, x)+" "+unit)
+		if i > 0 {
+			fmt.Printf(" %6.2fx", x/vs[0])
+		}
+	}
+	fmt.Println()
 }
 
 func printLatency(name string, samples [][]time.Duration, p float64) {
-	us := func(i int) float64 { return micros(percentile(samples[i], p)) }
-	printRow(name, "µs", "%11.1f", us(0), us(1), us(2))
+	vs := make([]float64, len(samples))
+	for i, s := range samples {
+		vs[i] = micros(percentile(s, p))
+	}
+	printRow(name, "µs", "%11.1f", vs)
+}
+
+func medians(v [][]float64) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		out[i] = median(v[i])
+	}
+	return out
 }
 
 func median(v []float64) float64 {
