@@ -49,7 +49,7 @@ func TestTargetCache(t *testing.T) {
 	tests := []struct {
 		name      string
 		between   func(tc *targetCache, r *countingResolver) // after the first lookup
-		wantCalls int                                         // after the second lookup
+		wantCalls int                                        // after the second lookup
 	}{
 		{"second lookup is cached", func(*targetCache, *countingResolver) {}, 1},
 		{"other port is not", nil, 2},
