@@ -26,9 +26,14 @@ func logf(format string, args ...any) {
 
 // uptime is the guest's time since boot, for the milestone lines.
 func uptime() string {
+	return fmt.Sprintf("%.3fs", sinceBoot().Seconds())
+}
+
+// sinceBoot is CLOCK_BOOTTIME: the time since the kernel started.
+func sinceBoot() time.Duration {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
-	return fmt.Sprintf("%.3fs", float64(ts.Sec)+float64(ts.Nsec)/1e9)
+	return time.Duration(ts.Nano())
 }
 
 // leaveInitramfs makes the root a bind mount of itself, moved over "/",

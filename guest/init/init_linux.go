@@ -71,7 +71,10 @@ func Main() error {
 // the engine.
 func boot(cfg Config) {
 	if !cfg.Time.IsZero() {
-		if err := setClock(cfg.Time); err != nil {
+		// berth.time is the host's time when the VM was started; the kernel
+		// has run since (under emulation, seconds). The machine daemon
+		// pushes the exact time once the agent serves (System.SetTime).
+		if err := setClock(cfg.Time.Add(sinceBoot())); err != nil {
 			logf("warning: set clock: %v", err)
 		}
 	}
