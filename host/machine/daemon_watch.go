@@ -39,9 +39,11 @@ const (
 	// watchBatch is how long changes are collected before they are sent:
 	// an editor's save or a checkout becomes one request.
 	watchBatch = 50 * time.Millisecond
-	// maxWatchedDirs bounds the directories watched per machine (inotify
-	// watches, kqueue descriptors); deeper trees are watched in part.
-	maxWatchedDirs = 8192
+	// watchBudget bounds what is watched per machine: inotify watches and
+	// Windows handles (one per directory), or kqueue's descriptors (one per
+	// directory and per file in it, see dirCost). Trees beyond it are
+	// watched in part.
+	watchBudget = 8192
 	// maxEventsPerCall bounds one NotifyFileEvents request.
 	maxEventsPerCall = 5000
 	// maxSeen bounds the remembered file states; past it they are forgotten
@@ -91,13 +93,15 @@ type fileWatcher struct {
 	shares []share.Share
 	goos   string
 	batch  time.Duration
+	budget int
 	w      *fsnotify.Watcher
 
 	mu         sync.Mutex
 	containers map[string][]watchRoot // running containers' bind sources
 	roots      []watchRoot            // their union
-	dirs       map[string]bool        // host dirs being watched
-	full       bool                   // maxWatchedDirs was reached
+	dirs       map[string]int         // host dirs being watched: their cost
+	used       int                    // the dirs' costs added up
+	full       bool                   // watchBudget was reached
 	seen       map[string]fileState   // last state of each path (loop only)
 	pending    map[string]*change     // this batch (loop only)
 	order      []string               // pending's paths in arrival order
@@ -108,8 +112,8 @@ func newFileWatcher(src watchSource, shares []share.Share, goos string) (*fileWa
 	if err != nil {
 		return nil, err
 	}
-	return &fileWatcher{src: src, shares: shares, goos: goos, batch: watchBatch, w: w,
-		containers: map[string][]watchRoot{}, dirs: map[string]bool{},
+	return &fileWatcher{src: src, shares: shares, goos: goos, batch: watchBatch, budget: watchBudget, w: w,
+		containers: map[string][]watchRoot{}, dirs: map[string]int{},
 		seen: map[string]fileState{}, pending: map[string]*change{}}, nil
 }
 
@@ -250,8 +254,7 @@ func (fw *fileWatcher) applyRoots(ctx context.Context) {
 	fw.roots = roots
 	for d := range fw.dirs {
 		if !fw.covered(d) {
-			_ = fw.w.Remove(d)
-			delete(fw.dirs, d)
+			fw.unwatch(d)
 		}
 	}
 	for _, r := range roots {
@@ -297,16 +300,17 @@ func (fw *fileWatcher) addTree(ctx context.Context, dir string, found func(strin
 	})
 }
 
-// addDir watches one directory; false when the limit is reached. fw.mu
+// addDir watches one directory; false when the budget is spent. fw.mu
 // is held.
 func (fw *fileWatcher) addDir(ctx context.Context, dir string) bool {
-	if fw.dirs[dir] {
+	if fw.dirs[dir] > 0 {
 		return true
 	}
-	if len(fw.dirs) >= maxWatchedDirs {
+	cost := dirCost(fw.goos, dir)
+	if fw.used+cost > fw.budget {
 		if !fw.full {
 			fw.full = true
-			log.G(ctx).Warnf("watching %d folders for containers' bind mounts, the most it does: changes deeper in are not seen in the VM", maxWatchedDirs)
+			log.G(ctx).Warnf("file watcher: the containers' bind mounts hold more than %d folders (or files, on macOS) to watch: changes in the rest are not seen in the VM", fw.budget)
 		}
 		return false
 	}
@@ -314,8 +318,28 @@ func (fw *fileWatcher) addDir(ctx context.Context, dir string) bool {
 		log.G(ctx).WithError(err).Debugf("file watcher: cannot watch %s", dir)
 		return true
 	}
-	fw.dirs[dir] = true
+	fw.dirs[dir] = cost
+	fw.used += cost
 	return true
+}
+
+// unwatch stops watching dir (fsnotify may have dropped a removed one
+// already). fw.mu is held.
+func (fw *fileWatcher) unwatch(dir string) {
+	_ = fw.w.Remove(dir)
+	fw.used -= fw.dirs[dir]
+	delete(fw.dirs, dir)
+}
+
+// dirCost is what watching dir takes from the budget: kqueue (macOS, the
+// BSDs) opens every file of a watched directory too.
+func dirCost(goos, dir string) int {
+	switch goos {
+	case "darwin", "freebsd", "openbsd", "netbsd", "dragonfly":
+		entries, _ := os.ReadDir(dir)
+		return 1 + len(entries)
+	}
+	return 1
 }
 
 // vmPathOf maps a host path to the VM through the roots. fw.mu is held.

@@ -22,9 +22,8 @@ func (fw *fileWatcher) handle(ctx context.Context, ev fsnotify.Event) bool {
 	}
 	switch {
 	case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
-		if fw.dirs[p] {
-			_ = fw.w.Remove(p)
-			delete(fw.dirs, p)
+		if fw.dirs[p] > 0 {
+			fw.unwatch(p)
 		}
 		fw.note(p, vm, func(c *change) {
 			c.removed = c.removed || ev.Has(fsnotify.Remove)

@@ -307,7 +307,7 @@ func TestFileWatcherRun(t *testing.T) {
 func (fw *fileWatcher) watching(dir string) bool {
 	fw.mu.Lock()
 	defer fw.mu.Unlock()
-	return fw.dirs[dir]
+	return fw.dirs[dir] > 0
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
@@ -333,5 +333,41 @@ func TestBindSources(t *testing.T) {
 	up, src := bindSources(&doc)
 	if want := []string{"/home/u/src", "/tmp/conf.yml"}; !up || !reflect.DeepEqual(src, want) {
 		t.Errorf("bindSources = %v, %v; want true, %v", up, src, want)
+	}
+}
+
+// TestFileWatcherBudget: a tree larger than the budget is watched in part,
+// and stopping its container gives the budget back.
+func TestFileWatcherBudget(t *testing.T) {
+	fw, dir := newTestWatcher(t, newFakeWatchSource())
+	fw.budget = 3
+	for _, d := range []string{"a/b/c/d", "a/e"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw.containers = map[string][]watchRoot{"c1": fw.rootsOf([]string{"/vm/a"})}
+	fw.applyRoots(context.Background())
+	if len(fw.dirs) != 3 || fw.used != 3 || !fw.full || fw.dirs[filepath.Join(dir, "a")] == 0 {
+		t.Errorf("watching %v (used %d, full %v), want 3 folders starting with the root", fw.dirs, fw.used, fw.full)
+	}
+	fw.containers = map[string][]watchRoot{}
+	fw.applyRoots(context.Background())
+	if len(fw.dirs) != 0 || fw.used != 0 {
+		t.Errorf("after the container stopped: watching %v (used %d), want nothing", fw.dirs, fw.used)
+	}
+}
+
+func TestDirCost(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"x", "y", "z"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for goos, want := range map[string]int{"linux": 1, "windows": 1, "darwin": 4, "freebsd": 4} {
+		if got := dirCost(goos, dir); got != want {
+			t.Errorf("dirCost(%s) = %d, want %d", goos, got, want)
+		}
 	}
 }
