@@ -26,6 +26,7 @@ type Container struct {
 
 	mu         sync.Mutex
 	st         persisted
+	live       liveState
 	restarting bool
 	monitoring bool
 	stopRetry  chan struct{} // closed to cancel a pending restart
@@ -65,18 +66,28 @@ func (c *Container) update(fn func(*persisted)) error {
 	return c.saveState()
 }
 
-// State returns the container's current state.
+// State returns the container's current state. It is answered from
+// memory: the runtime learns of every start, pause, resume and exit of a
+// run (the supervisor waits on the shim for the exit), so listing many
+// containers costs no round trip to their shims. Only a container whose
+// run state is not known yet (none after New and Create) asks its shim.
 func (c *Container) State(ctx context.Context) State {
 	c.mu.Lock()
-	st, restarting := c.st, c.restarting
+	st, restarting, live := c.st, c.restarting, c.live
 	c.mu.Unlock()
 	s := State{
 		ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, StartedAt: st.StartedAt,
 		FinishedAt: st.FinishedAt, RestartCount: st.RestartCount, Status: StatusCreated,
 	}
-	if resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opState}); err == nil && resp.Status != StatusExited {
-		s.Status, s.Pid = resp.Status, resp.Pid
+	if live.up() {
+		s.Status, s.Pid = live.status, live.pid
 		return s
+	}
+	if live.status == "" {
+		if resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opState}); err == nil && resp.Status != StatusExited {
+			s.Status, s.Pid = resp.Status, resp.Pid
+			return s
+		}
 	}
 	if ex, ok := c.exitRecord(); ok {
 		s.Status, s.ExitCode, s.OOMKilled, s.FinishedAt = StatusExited, ex.ExitCode, ex.OOMKilled, ex.FinishedAt
@@ -102,7 +113,7 @@ func (c *Container) exitRecord() (ExitStatus, bool) {
 }
 
 // running reports whether the container's shim is up (created, running
-// or paused).
+// or paused). It asks the shim: the callers decide to start or stop on it.
 func (c *Container) running(ctx context.Context) bool {
 	resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opState})
 	return err == nil && resp.Status != StatusExited
@@ -162,8 +173,10 @@ func readReady(ctx context.Context, rd *os.File) (int, error) {
 // Wait blocks until the container's current run exits and returns how.
 // For a container that is not running it returns the last exit at once.
 func (c *Container) Wait(ctx context.Context) (ExitStatus, error) {
+	gen := c.runGen()
 	resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opWait})
 	if err == nil && resp.Exit != nil {
+		c.setExited(gen) // the supervisor records it too; callers may ask State first
 		return *resp.Exit, nil
 	}
 	if ctx.Err() != nil {

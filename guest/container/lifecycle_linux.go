@@ -40,10 +40,12 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 		c.recordStartFailure(err)
 		return err
 	}
+	c.setLive(StatusCreated, 0)
 	if attach != nil {
 		var err error
 		if c.pendingStreams, err = c.Attach(ctx, *attach); err != nil {
 			c.waitShimGone(ctx) // ends the shim of a container not started
+			c.setLive(StatusExited, 0)
 			return err
 		}
 	}
@@ -57,6 +59,7 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 		c.recordStartFailure(err)
 		return err
 	}
+	c.setStarted(resp.Pid)
 	c.update(func(p *persisted) { //nolint:errcheck // state is also in the shim
 		p.StartedAt, p.Pid, p.Error, p.Dead = time.Now().UTC(), resp.Pid, "", false
 		if restart {
@@ -76,6 +79,7 @@ func (c *Container) recordStartFailure(err error) {
 	if errors.As(err, &se) {
 		code = se.ExitCode
 	}
+	c.setLive(StatusExited, 0)
 	c.update(func(p *persisted) { p.Error, p.ExitCode = err.Error(), code }) //nolint:errcheck // best effort
 }
 
@@ -164,6 +168,7 @@ func (c *Container) pauseOp(ctx context.Context, op, event string) error {
 		return fmt.Errorf("container %s is not running: %w", c.id, errdefs.ErrConflict)
 	}
 	if err == nil {
+		c.setPaused(op == opPause)
 		c.rt.emit(c.id, event, 0)
 	}
 	return err

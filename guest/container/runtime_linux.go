@@ -118,7 +118,7 @@ func (r *Runtime) Create(ctx context.Context, cfg Config) (*Container, error) {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("container %s: %w", cfg.ID, errdefs.ErrAlreadyExists)
 	}
-	c := &Container{rt: r, id: cfg.ID, dir: filepath.Join(r.root, cfg.ID), cfg: cfg}
+	c := &Container{rt: r, id: cfg.ID, dir: filepath.Join(r.root, cfg.ID), cfg: cfg, live: liveState{status: StatusExited}}
 	r.containers[cfg.ID] = c
 	r.mu.Unlock()
 	if err := c.prepare(ctx); err != nil {

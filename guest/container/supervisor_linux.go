@@ -61,6 +61,7 @@ func (c *Container) supervise() {
 	ctx := c.rt.ctx
 	var backoff time.Duration
 	for {
+		gen := c.runGen()
 		ex, err := c.waitExit(ctx)
 		if err != nil {
 			return
@@ -68,6 +69,7 @@ func (c *Container) supervise() {
 		c.mu.Lock()
 		ran := ex.FinishedAt.Sub(c.st.StartedAt)
 		c.mu.Unlock()
+		c.setExited(gen)
 		c.recordExit(ex)
 		if !c.shouldRestart(ex.ExitCode) {
 			if c.cfg.AutoRemove {
@@ -180,7 +182,7 @@ func (c *Container) cancelRestart() {
 // supervised again; one that exited while the agent was away has its
 // exit recorded and its restart policy applied.
 func (c *Container) adopt(ctx context.Context) {
-	if c.running(ctx) {
+	if c.learnLive(ctx) {
 		c.monitor()
 		return
 	}
