@@ -1,36 +1,34 @@
 package client
 
-import "github.com/spf13/cobra"
-
 // containerCommands are the container, volume, network and system
-// commands, added to the root by addCommands.
-func (c *cli) containerCommands() []*cobra.Command {
-	return []*cobra.Command{
-		c.newRunCommand(),
-		c.newCreateCommand(),
-		c.newStartCommand(),
-		c.newStopCommand(),
-		c.newRestartCommand(),
-		c.newKillCommand(),
-		c.newRmCommand(),
-		c.newPsCommand(),
-		c.newLogsCommand(),
-		c.newExecCommand(),
-		c.newAttachCommand(),
-		c.newInspectCommand(),
-		c.newStatsCommand(),
-		c.newPauseCommand(),
-		c.newUnpauseCommand(),
-		c.newWaitCommand(),
-		c.newRenameCommand(),
-		c.newTopCommand(),
-		c.newPortCommand(),
-		c.newCpCommand(),
-		c.newDiffCommand(),
-		c.newCommitCommand(),
-		c.newContainerCommand(),
-		c.newVolumeCommand(),
-		c.newNetworkCommand(),
-		c.newSystemCommand(),
+// commands, part of commandSet.
+func (c *cli) containerCommands() []lazyCommand {
+	return []lazyCommand{
+		{"run", c.newRunCommand},
+		{"create", c.newCreateCommand},
+		{"start", c.newStartCommand},
+		{"stop", c.newStopCommand},
+		{"restart", c.newRestartCommand},
+		{"kill", c.newKillCommand},
+		{"rm", c.newRmCommand},
+		{"ps", c.newPsCommand},
+		{"logs", c.newLogsCommand},
+		{"exec", c.newExecCommand},
+		{"attach", c.newAttachCommand},
+		{"inspect", c.newInspectCommand},
+		{"stats", c.newStatsCommand},
+		{"pause", c.newPauseCommand},
+		{"unpause", c.newUnpauseCommand},
+		{"wait", c.newWaitCommand},
+		{"rename", c.newRenameCommand},
+		{"top", c.newTopCommand},
+		{"port", c.newPortCommand},
+		{"cp", c.newCpCommand},
+		{"diff", c.newDiffCommand},
+		{"commit", c.newCommitCommand},
+		{"container", c.newContainerCommand},
+		{"volume", c.newVolumeCommand},
+		{"network", c.newNetworkCommand},
+		{"system", c.newSystemCommand},
 	}
 }
