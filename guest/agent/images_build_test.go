@@ -232,6 +232,7 @@ FROM ${BASE}
 ARG WHO=world
 COPY . /ctx/
 ADD a.tar /t/
+COPY --chown=nobody:nogroup keep.txt /owned/
 RUN echo hello $WHO > /who && echo visible-output
 LABEL from=dockerfile
 USER nobody
@@ -250,8 +251,8 @@ EXPOSE 8080
 	if !strings.Contains(out, "[Warning] One or more build-args [UNUSED] were not consumed") {
 		t.Errorf("no warning for the unused build arg:\n%s", out)
 	}
-	o, _, _ := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "args:1", Cmd: []string{"sh", "-c", "ls -A /ctx; cat /who /t/inner/f.txt; busybox id -u"}}})
-	want := ".dockerignore\nDockerfile\na.tar\nkeep.txt\nhello berth\ninner\n65534\n"
+	o, _, _ := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "args:1", Cmd: []string{"sh", "-c", "ls -A /ctx; cat /who /t/inner/f.txt; busybox id -u; busybox stat -c %u:%g /owned/keep.txt /owned"}}})
+	want := ".dockerignore\nDockerfile\na.tar\nkeep.txt\nhello berth\ninner\n65534\n65534:65534\n65534:65534\n"
 	if o != want {
 		t.Errorf("image contents:\n%s\nwant:\n%s", o, want)
 	}

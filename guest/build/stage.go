@@ -5,6 +5,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -189,6 +190,9 @@ func (r *run) commit(ctx context.Context, st *stage, s step) error {
 		cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	}
 	id, err := r.b.eng.Commit(ctx, st.imageID, layer, cf)
+	if layer != "" {
+		_ = os.Remove(layer) // the store has it now
+	}
 	if err != nil {
 		return err
 	}

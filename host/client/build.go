@@ -94,7 +94,7 @@ func (c *cli) runBuild(ctx context.Context, o buildOptions) error {
 	req.ContextStreamId = id
 	st, err := a.Images.Build(ctx, req)
 	if err != nil {
-		return buildError(ctx, err, false)
+		return buildError(ctx, c.errOut, err, false)
 	}
 	return c.drawBuild(ctx, st, o.quiet)
 }
@@ -117,7 +117,7 @@ func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient,
 			if quiet {
 				_, _ = io.Copy(c.errOut, &held)
 			}
-			return buildError(ctx, err, started)
+			return buildError(ctx, c.errOut, err, started)
 		}
 		if m.Stream != "" {
 			started = true
@@ -136,9 +136,10 @@ func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient,
 var runFailed = regexp.MustCompile(`returned a non-zero code: (\d+)$`)
 
 // buildError reports a failed build as docker does: once the build has
-// started, the builder's message alone, exiting with the failed command's
-// code (1 for other failures); before, as a daemon error.
-func buildError(ctx context.Context, err error, started bool) error {
+// started, the builder's message alone on stderr (written here), exiting
+// with the failed command's code (1 for other failures); before, as a
+// daemon error.
+func buildError(ctx context.Context, stderr io.Writer, err error, started bool) error {
 	if ctx.Err() != nil {
 		return withExitCode(130, nil)
 	}
@@ -152,7 +153,8 @@ func buildError(ctx context.Context, err error, started bool) error {
 			code = n
 		}
 	}
-	return withExitCode(code, errors.New(msg))
+	fmt.Fprintln(stderr, msg)
+	return withExitCode(code, nil)
 }
 
 // buildRequest turns the flags into the request (without the context).

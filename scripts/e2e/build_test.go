@@ -59,7 +59,7 @@ CMD ["sh", "-c", "busybox cat /y /ctx/msg.txt; busybox ls /ctx"]
 
 	fail := berth(t, strings.NewReader("FROM "+img.ref+"\nRUN exit 3\n"), "build", "-f", "-", dir)
 	msg := "The command '/bin/sh -c exit 3' returned a non-zero code: 3"
-	if fail.code != 3 || !strings.Contains(fail.stderr, msg+"\n") || strings.Contains(fail.stderr, "Error response") {
+	if fail.code != 3 || !strings.Contains(fail.stderr, msg+"\n") || strings.Contains(fail.stderr, "Error") {
 		t.Errorf("failing RUN: want exit 3 and %q on stderr:\n%s", msg, fail)
 	}
 }
