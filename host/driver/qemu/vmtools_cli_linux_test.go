@@ -162,6 +162,19 @@ func TestVMShellAndFileEvents(t *testing.T) {
 		if len(lines) != 2 || lines[0] == strings.TrimSpace(string(host)) || lines[1] != "busybox" {
 			t.Errorf("machine shell output = %q, want the VM's kernel release and /bin/sh -> busybox", out)
 		}
+		// -t: a pseudo-terminal in the VM, even with stdin not one here.
+		out, err = e.run(t, time.Minute, "machine", "shell", "-t", m, "--", "sh", "-c", "test -t 0 && echo tty-in-vm")
+		if err != nil || !strings.Contains(out, "tty-in-vm") {
+			t.Errorf("machine shell -t: %v\n%q", err, out)
+		}
+		// No command: the VM's login shell, here reading its script from stdin.
+		cmd := exec.Command(e.bin, "machine", "shell", m)
+		cmd.Env = append(os.Environ(), "BERTH_HOME="+e.home, "BERTH_MACHINE=")
+		cmd.Stdin = strings.NewReader("echo login-$((2+2)) $0\nexit 4\n")
+		b, err := cmd.CombinedOutput()
+		if !errors.As(err, &ee) || ee.ExitCode() != 4 || !strings.Contains(string(b), "login-4 -sh") && !strings.Contains(string(b), "login-4 /bin/sh") {
+			t.Errorf("machine shell with a script on stdin: %v\n%q", err, b)
+		}
 	})
 
 	t.Run("FileEvents", func(t *testing.T) {
