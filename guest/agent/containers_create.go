@@ -113,14 +113,15 @@ func logConfig(lc ctypes.LogConfig) (container.LogConfig, error) {
 
 // resolveNetworks turns NetworkMode and EndpointsConfig into the networks
 // the container joins, keyed by network name.
-func (e *engine) resolveNetworks(ctx context.Context, hc *ctypes.HostConfig, nc *ntypes.NetworkingConfig) (map[string]*ntypes.EndpointSettings, error) {
+func (e *engine) resolveNetworks(ctx context.Context, b createBodies) (map[string]*ntypes.EndpointSettings, error) {
+	hc, nc := b.hc, b.nc
 	mode := string(hc.NetworkMode)
 	if mode == "" || mode == "default" {
 		mode = network.NameBridge
 		hc.NetworkMode = ctypes.NetworkMode(mode)
 	}
 	if strings.HasPrefix(mode, "container:") {
-		return nil, newKindError(errdefs.ErrNotImplemented, "--network %s: sharing another container's network is not supported by this engine", mode)
+		return e.resolveJoin(b)
 	}
 	out := map[string]*ntypes.EndpointSettings{}
 	add := func(ref string, es *ntypes.EndpointSettings) error {

@@ -74,7 +74,7 @@ func (e *engine) networkSettings(r *record, st container.State) *ctypes.NetworkS
 	up := isUp(st.Status)
 	if up {
 		ns.SandboxID = r.ID
-		if _, host := r.Networks["host"]; !host {
+		if _, host := r.Networks["host"]; !host && joinedID(r) == "" {
 			ns.SandboxKey = e.netnsPath(r.ID)
 		}
 	}

@@ -34,7 +34,7 @@ func (e *engine) create(ctx context.Context, req *agentv1.CreateContainerRequest
 	if err != nil {
 		return nil, err
 	}
-	nets, err := e.resolveNetworks(ctx, b.hc, b.nc)
+	nets, err := e.resolveNetworks(ctx, b)
 	if err != nil {
 		return nil, err
 	}

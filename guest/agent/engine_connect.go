@@ -26,6 +26,9 @@ func (e *engine) connect(ctx context.Context, req *agentv1.ConnectNetworkRequest
 	if err != nil {
 		return err
 	}
+	if joinedID(r) != "" {
+		return newKindError(errdefs.ErrInvalidArgument, "%s", errSharedNetwork)
+	}
 	if _, ok := r.Networks[n.Name]; ok {
 		return newKindError(errdefs.ErrConflict, "endpoint with name %s already exists in network %s", r.Name, n.Name)
 	}

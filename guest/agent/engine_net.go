@@ -39,6 +39,9 @@ func networkOrder(r *record) []string {
 // setupNetwork makes the container's network namespace, attaches it to
 // its networks (filling in r.Networks) and returns what the runtime needs.
 func (e *engine) setupNetwork(ctx context.Context, r *record) (container.NetworkConfig, error) {
+	if joinedID(r) != "" {
+		return e.joinNetwork(r)
+	}
 	if es, ok := r.Networks[network.NameHost]; ok {
 		if _, err := e.nets.Attach(ctx, es.NetworkID, r.ID, "", network.AttachOptions{Name: r.Name}); err != nil {
 			return container.NetworkConfig{}, err
@@ -160,6 +163,12 @@ func clearEndpoint(es *ntypes.EndpointSettings) {
 // ensureNetwork re-creates a container's namespace and endpoints when they
 // are gone (the machine restarted) and rewrites its hosts and resolv.conf.
 func (e *engine) ensureNetwork(ctx context.Context, r *record, c *container.Container) error {
+	if joinedID(r) != "" { // refresh the owner's address and resolver
+		if err := e.checkJoinable(ctx, r); err != nil {
+			return err
+		}
+		return e.rebuildNetwork(ctx, r, c.Dir())
+	}
 	if _, ok := r.Networks[network.NameHost]; ok || isMountpoint(e.netnsPath(r.ID)) {
 		return nil
 	}

@@ -20,7 +20,7 @@ import (
 // it again. Namespaces that still exist (an agent restart) are left alone.
 func (e *engine) restoreNetworks(ctx context.Context, recs []*record) {
 	for _, r := range recs {
-		if _, host := r.Networks[network.NameHost]; host || isMountpoint(e.netnsPath(r.ID)) {
+		if _, host := r.Networks[network.NameHost]; host || joinedID(r) != "" || isMountpoint(e.netnsPath(r.ID)) {
 			continue
 		}
 		dir := filepath.Join(e.dataDir, "containers", r.ID)
