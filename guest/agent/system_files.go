@@ -25,15 +25,18 @@ import (
 // inodes, so watchers in containers that bind-mount the folder see the
 // event as well.
 //
-//   - write, create: utimensat(path, {UTIME_OMIT, <current mtime>}). A
-//     change of the mtime alone raises IN_MODIFY (fsnotify_change), on the
-//     file and, with its name, on its directory's watchers. The mtime is
-//     read with AT_STATX_FORCE_SYNC (fresh from the host, not the guest's
-//     attribute cache) and written back unchanged; only the ctime moves.
-//     Race: if the host changes the file again between that read and the
-//     write (one round trip to the host), its mtime goes back to the
-//     previous value; the content is never touched. The host's second
-//     change is replayed in turn.
+//   - write, create: open(O_WRONLY) without writing, then
+//     utimensat(path, {UTIME_OMIT, <current mtime>}), then close: a writer's
+//     IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE, on the file and, with its name, on
+//     its directory's watchers. A change of the mtime alone raises IN_MODIFY
+//     (fsnotify_change); the mtime is read with AT_STATX_FORCE_SYNC (fresh
+//     from the host, not the guest's attribute cache) and written back
+//     unchanged; only the ctime moves. Race: if the host changes the file
+//     again between that read and the write (one round trip to the host),
+//     its mtime goes back to the previous value; the content is never
+//     touched. The host's second change is replayed in turn. Only regular
+//     files are opened (never a FIFO or a device); a file that cannot be
+//     opened for writing still gets IN_MODIFY.
 //   - chmod: fchmodat to the current mode raises IN_ATTRIB (same race, for
 //     the mode). Symbolic links get the mtime touch instead.
 //   - remove, rename (the old name): the name is gone on the host; the
@@ -99,8 +102,25 @@ func replayFileEvent(path, op string) error {
 		forgetPath(path)
 		return touchMtime(filepath.Dir(path))
 	default: // create, write
-		return touchMtime(path)
+		return touchWritten(path)
 	}
+}
+
+// touchWritten raises what a writer raises (IN_OPEN, IN_MODIFY,
+// IN_CLOSE_WRITE) on a regular file without writing to it, and IN_MODIFY
+// on anything else.
+func touchWritten(path string) error {
+	st, err := freshStat(path, unix.STATX_TYPE)
+	if err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			defer unix.Close(fd) // IN_CLOSE_WRITE after the IN_MODIFY
+		}
+	}
+	return touchMtime(path)
 }
 
 // freshStat reads path's attributes from the file system itself rather

@@ -103,6 +103,13 @@ func TestNotifyFileEventsRaisesInotify(t *testing.T) {
 	if err := os.Symlink("f.txt", filepath.Join(sub, "link")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(sub, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A FIFO nobody reads: opening it for writing would block.
+	if err := unix.Mkfifo(filepath.Join(sub, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		ev       *agentv1.FileEvent
@@ -111,7 +118,10 @@ func TestNotifyFileEventsRaisesInotify(t *testing.T) {
 		noEvents bool
 	}{
 		{"write", &agentv1.FileEvent{Path: file, Op: "write"}, unix.IN_MODIFY, "f.txt", false},
+		{"write closes after writing", &agentv1.FileEvent{Path: file, Op: "write"}, unix.IN_CLOSE_WRITE, "f.txt", false},
 		{"create", &agentv1.FileEvent{Path: file, Op: "create"}, unix.IN_MODIFY, "f.txt", false},
+		{"create of a directory", &agentv1.FileEvent{Path: filepath.Join(sub, "dir"), Op: "create"}, unix.IN_MODIFY, "dir", false},
+		{"write of a fifo", &agentv1.FileEvent{Path: filepath.Join(sub, "fifo"), Op: "write"}, unix.IN_MODIFY, "fifo", false},
 		{"chmod", &agentv1.FileEvent{Path: file, Op: "chmod"}, unix.IN_ATTRIB, "f.txt", false},
 		{"chmod of a symlink", &agentv1.FileEvent{Path: filepath.Join(sub, "link"), Op: "chmod"}, unix.IN_MODIFY, "link", false},
 		{"remove", &agentv1.FileEvent{Path: filepath.Join(sub, "gone"), Op: "remove"}, unix.IN_MODIFY, "", false},
