@@ -60,7 +60,6 @@ func (y *imagesService) Build(ctx context.Context, req *agentv1.BuildRequest, ss
 	if w.err != nil {
 		return toStatus(w.err)
 	}
-	y.s.events.publish("image", "build", id, nil)
 	return toStatus(ss.Send(&agentv1.BuildProgress{ImageId: id}))
 }
 

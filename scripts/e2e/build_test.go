@@ -51,6 +51,16 @@ CMD ["sh", "-c", "busybox cat /y /ctx/msg.txt; busybox ls /ctx"]
 		t.Errorf("berth run --rm e2e/built:1 = %q, want %q (.dockerignore'd files must be left out)", run.stdout, want)
 	}
 
+	h := berthOK(t, "history", "--no-trunc", "--format", "{{.CreatedBy}}", "e2e/built:1")
+	hist := strings.Split(strings.TrimSpace(h.stdout), "\n")
+	if len(hist) < 3 || hist[0] != `/bin/sh -c #(nop)  CMD ["sh" "-c" "busybox cat /y /ctx/msg.txt; busybox ls /ctx"]` ||
+		!strings.HasPrefix(hist[1], "/bin/sh -c #(nop) COPY dir:") || !strings.HasPrefix(hist[2], "/bin/sh -c #(nop) COPY file:") {
+		t.Errorf("history of the built image:\n%s", h)
+	}
+	if imgs := berthOK(t, "images", "--format", "{{.Repository}}:{{.Tag}}"); strings.Count(imgs.stdout, "<none>:<none>\n") != 1 {
+		t.Errorf("images must list the built image and stage b's result only, not every step's:\n%s", imgs.stdout)
+	}
+
 	q := berthIn(t, dir, "build", "-q", ".")
 	id := berthOK(t, "image", "inspect", "-f", "{{.Id}}", "e2e/built:1").stdout
 	if q.code != 0 || q.stdout != id {
