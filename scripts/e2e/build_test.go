@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,6 +67,19 @@ CMD ["sh", "-c", "busybox cat /y /ctx/msg.txt; busybox ls /ctx"]
 	id := berthOK(t, "image", "inspect", "-f", "{{.Id}}", "e2e/built:1").stdout
 	if q.code != 0 || q.stdout != id {
 		t.Errorf("build -q of the same context must print the cached image's id %q:\n%s", id, q)
+	}
+
+	// The same context as a tar on stdin (ignored.txt in it too: the
+	// agent applies .dockerignore) hits the same cache.
+	var tarball bytes.Buffer
+	tw := tar.NewWriter(&tarball)
+	for name, content := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(content))})
+		tw.Write([]byte(content))
+	}
+	tw.Close()
+	if st := berth(t, &tarball, "build", "-q", "-"); st.code != 0 || st.stdout != id {
+		t.Errorf("build -q - with the context tar on stdin must print %q:\n%s", id, st)
 	}
 
 	fail := berth(t, strings.NewReader("FROM "+img.ref+"\nRUN exit 3\n"), "build", "-f", "-", dir)
