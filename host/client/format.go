@@ -132,7 +132,10 @@ func (f listFormat) Write(w io.Writer, rows []any) error {
 	if err != nil {
 		return fmt.Errorf("template parsing error: %w", err)
 	}
-	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+	// The tab writer writes each cell and its padding separately: render
+	// into memory and write the table at once.
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 10, 1, 3, ' ', 0)
 	var head bytes.Buffer
 	if err := htmpl.Execute(&head, f.Header); err != nil {
 		return fmt.Errorf("template: %w", err)
@@ -144,5 +147,9 @@ func (f listFormat) Write(w io.Writer, rows []any) error {
 	if _, err := body.WriteTo(tw); err != nil {
 		return err
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = table.WriteTo(w)
+	return err
 }
