@@ -182,6 +182,23 @@ func TestFromStagesAndTriggers(t *testing.T) {
 	}
 }
 
+func TestEntrypointResetsInheritedCmd(t *testing.T) {
+	for _, tc := range []struct{ df, cmd string }{
+		{"FROM base\nENTRYPOINT [\"/e\"]\n", ""},
+		{"FROM base\nCMD [\"own\"]\nENTRYPOINT [\"/e\"]\n", "own"},
+	} {
+		eng := newFakeEngine(t)
+		eng.add("base", &v1.ConfigFile{OS: "linux", Config: v1.Config{Cmd: []string{"inherited"}}})
+		id, err := newTestBuilder(t, eng).Build(context.Background(), Options{ContextDir: t.TempDir(), DockerfileContent: []byte(tc.df)}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(eng.images[id].Config.Cmd, " "); got != tc.cmd {
+			t.Errorf("%q: Cmd = %q, want %q", tc.df, got, tc.cmd)
+		}
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	for _, tc := range []struct{ name, df, want string }{
 		{"run on scratch", "FROM scratch\nRUN true\n", "FROM scratch has no command to run"},

@@ -30,7 +30,11 @@ func (r *run) copyStep(ctx context.Context, st *stage, c *instructions.CopyComma
 	if err := classicOnly("COPY", c.Chmod != "", c.Link, c.Parents, len(c.ExcludePatterns) > 0, len(c.SourceContents) > 0); err != nil {
 		return err
 	}
-	src, release, err := r.sourceOf(ctx, c.From)
+	from, err := r.plan.expander(r.buildEnv(st))(c.From)
+	if err != nil {
+		return fmt.Errorf("COPY --from=%s: %v: %w", c.From, err, errdefs.ErrInvalidArgument)
+	}
+	src, release, err := r.sourceOf(ctx, from)
 	if err != nil {
 		return err
 	}

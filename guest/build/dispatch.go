@@ -58,11 +58,15 @@ func (r *run) dispatch(ctx context.Context, st *stage, cmd instructions.Command)
 		return r.commit(ctx, st, step{createdBy: nop("MAINTAINER " + c.Maintainer), config: cfg})
 	case *instructions.CmdCommand:
 		cfg.Cmd = r.shellCmd(st, c.ShellDependantCmdLine)
+		st.cmdSet = true
 		return r.commit(ctx, st, step{createdBy: nop(fmt.Sprintf("CMD %q", cfg.Cmd)), config: cfg})
 	case *instructions.EntrypointCommand:
 		cfg.Entrypoint = r.shellCmd(st, c.ShellDependantCmdLine)
 		if len(c.CmdLine) == 0 {
 			cfg.Entrypoint = nil
+		}
+		if !st.cmdSet {
+			cfg.Cmd = nil
 		}
 		return r.commit(ctx, st, step{createdBy: nop(fmt.Sprintf("ENTRYPOINT %q", cfg.Entrypoint)), config: cfg})
 	}

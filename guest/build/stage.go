@@ -27,6 +27,9 @@ type stage struct {
 	// ARG without a value is declared but unset.
 	args  map[string]*string
 	order []string
+	// cmdSet records a CMD in this stage: ENTRYPOINT resets an
+	// inherited CMD, as docker does, but not one the stage set.
+	cmdSet bool
 }
 
 // metaArg evaluates an ARG before the first FROM.
