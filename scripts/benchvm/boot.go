@@ -30,7 +30,8 @@ var (
 )
 
 // milestones reads the uptimes of /init's start and of the agent serving
-// from the console log written after offset.
+// from the console log written after offset (the first of each: this
+// boot's).
 func milestones(path string, offset int64) (initAt, servingAt time.Duration, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -43,7 +44,7 @@ func milestones(path string, offset int64) (initAt, servingAt time.Duration, err
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if m := initStartRE.FindStringSubmatch(sc.Text()); m != nil {
+		if m := initStartRE.FindStringSubmatch(sc.Text()); m != nil && initAt == 0 {
 			initAt = seconds(m[1])
 		}
 		if m := servingRE.FindStringSubmatch(sc.Text()); m != nil && servingAt == 0 {
