@@ -112,6 +112,16 @@ type Driver interface {
 	AgentDialer
 }
 
+// MemoryBalloon is an optional ability of a running VM's driver, found by
+// type assertion: a memory balloon through which the guest gives memory
+// back to the host.
+type MemoryBalloon interface {
+	// SetMemoryTarget asks the guest to use at most bytes of memory (at
+	// most Instance.MemoryBytes); what it gives up returns to the host.
+	// It fails with errdefs.ErrUnavailable when the guest is not running.
+	SetMemoryTarget(ctx context.Context, bytes uint64) error
+}
+
 // Factory makes drivers of one kind.
 type Factory interface {
 	// Name is the driver's registry name.

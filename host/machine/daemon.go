@@ -45,7 +45,8 @@ type daemon struct {
 	d      driver.Driver
 	status DaemonStatus
 
-	ports *portManager // port forwards; set before serving
+	ports   *portManager   // port forwards; set before serving
+	balloon *balloonKeeper // memory balloon (balloon.go); nil without one; set before serving
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -116,6 +117,7 @@ func (dm *daemon) run(ctx context.Context) error {
 	fctx, stopForwards := context.WithCancel(ctx)
 	dm.ports = dm.newPortManager(fctx)
 	var wg sync.WaitGroup
+	dm.balloon = dm.startBalloon(fctx, &wg) // lowers an idle VM's memory
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -327,6 +329,7 @@ func (dm *daemon) track(c net.Conn, add bool) {
 	dm.mu.Lock()
 	defer dm.mu.Unlock()
 	if add {
+		dm.balloon.poke() // a client: the VM gets its full memory back
 		dm.conns[c] = struct{}{}
 	} else {
 		delete(dm.conns, c)

@@ -192,6 +192,7 @@ func TestVMShellAndFileEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitLogs(t, logs, "MODIFY f.txt")
+		waitLogs(t, logs, "CLOSE_WRITE f.txt")
 		if err := os.WriteFile(filepath.Join(dir, "new.txt"), []byte("new\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}

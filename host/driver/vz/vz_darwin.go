@@ -266,9 +266,11 @@ func (d *Driver) DialAgent(ctx context.Context) (net.Conn, error) {
 	return c, nil
 }
 
+var _ driver.MemoryBalloon = (*Driver)(nil)
+
 // SetMemoryTarget asks the guest, through the balloon, to use at most
 // bytes; the memory it gives up returns to macOS.
-func (d *Driver) SetMemoryTarget(bytes uint64) error {
+func (d *Driver) SetMemoryTarget(_ context.Context, bytes uint64) error {
 	d.mu.Lock()
 	vm := d.vm
 	d.mu.Unlock()
