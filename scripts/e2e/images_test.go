@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
-	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -19,10 +15,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/internal/testimage"
 )
 
 // testImage is the busybox image a test built and pushed.
@@ -35,67 +30,16 @@ type testImage struct {
 }
 
 // busyboxImage builds a one-layer image from the host's static busybox:
-// /bin/busybox and /bin/sh -> busybox, CMD ["sh"].
+// /bin/busybox and /bin/sh -> busybox, CMD ["sh"], created 15 days ago.
 func busyboxImage(t *testing.T) v1.Image {
 	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Skipf("needs /bin/busybox (apt-get install busybox-static): %v", err)
-	}
 	// A file unique to this image makes its layer unique, so that no test
 	// finds its layer already pulled by another one (they share a machine).
-	nonce := []byte(fmt.Sprintf("%s %d\n", t.Name(), time.Now().UnixNano()))
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	hdrs := []*tar.Header{
-		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))},
-		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
-		{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777},
-		{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "etc/berth-e2e-id", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(nonce))},
-	}
-	for _, h := range hdrs {
-		h.ModTime = time.Unix(1700000000, 0)
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			data := bb
-			if h.Name == "etc/berth-e2e-id" {
-				data = nonce
-			}
-			if _, err := tw.Write(data); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
-	cfg.Created = v1.Time{Time: time.Now().Add(-15 * 24 * time.Hour).UTC().Truncate(time.Second)}
-	cfg.Config.Cmd = []string{"sh"}
-	cfg.Config.Env = []string{"PATH=/bin"}
-	cfg.Config.Labels = map[string]string{"e2e": "images"}
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	nonce := fmt.Sprintf("%s %d\n", t.Name(), time.Now().UnixNano())
+	return testimage.BusyboxImage(t, func(cf *v1.ConfigFile) {
+		cf.Created = v1.Time{Time: time.Now().Add(-15 * 24 * time.Hour).UTC().Truncate(time.Second)}
+		cf.Config.Labels = map[string]string{"e2e": "images"}
+	}, testimage.File{Name: "etc/berth-e2e-id", Data: []byte(nonce)})
 }
 
 // serveImage starts an in-memory registry on 127.0.0.1 and pushes img to
