@@ -183,8 +183,9 @@ func receiveConn(c net.Conn) (net.Conn, error) {
 }
 
 // forwardTCP copies a to b and b to a; when one source ends, the other
-// side's write half is closed, and when one copy fails both connections
-// are closed so the other copy ends too. Copies between *net.UnixConn or
+// side's write half is closed, and when one copy fails (a reset too) both
+// connections are closed so the other copy ends too: a peer that reset
+// must not leave the other waiting. Copies between *net.UnixConn or
 // *net.TCPConn use splice.
 func forwardTCP(a, b net.Conn) error {
 	errc := make(chan error, 2)
@@ -199,12 +200,12 @@ func forwardTCP(a, b net.Conn) error {
 	}
 	go half(a, b)
 	go half(b, a)
-	err1 := quietForward(<-errc)
+	err1 := <-errc
 	if err1 != nil {
 		a.Close()
 		b.Close()
 	}
-	return errors.Join(err1, quietForward(<-errc))
+	return errors.Join(quietForward(err1), quietForward(<-errc))
 }
 
 // forwardUDP relays datagrams between the framed stream c and the connected

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -157,6 +158,25 @@ func TestServeForwardTCPIntegrityAndHalfClose(t *testing.T) {
 	n, err := io.Copy(h, c)
 	if err != nil || n != size || !bytes.Equal(h.Sum(nil), <-sent) {
 		t.Fatalf("echoed %d of %d bytes (err %v), or the data differs", n, size, err)
+	}
+}
+
+// TestServeForwardTCPContainerReset: a container that resets the
+// connection ends the stream, even though the host side is still open and
+// silent (it waits for a reply that cannot come).
+func TestServeForwardTCPContainerReset(t *testing.T) {
+	port := tcpServer(t, func(c *net.TCPConn) {
+		io.ReadFull(c, make([]byte, 1))
+		c.SetLinger(0) // Close sends a reset
+	})
+	dial := forwardServer(t, mapResolver{"c1": "127.0.0.1"})
+	c := dial("tcp/c1/" + strconv.Itoa(int(port)))
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadAll(c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the stream stayed open after the container reset the connection")
 	}
 }
 
