@@ -40,6 +40,8 @@ type doctor struct {
 	w     io.Writer
 	home  string // berth's state dir, where a developer's VM image may be
 	fails int
+	// asked and answered bound when the agent took its Info.SystemTime.
+	asked, answered time.Time
 }
 
 func (d *doctor) line(status, what, detail string) {
@@ -74,7 +76,7 @@ func (c *cli) doctor(ctx context.Context) error {
 	d.checkImage(f)
 	info := d.checkDaemon(ctx, m, err)
 	d.checkClock(info)
-	d.checkShares(f, info)
+	d.checkShares(ctx, f, m, info)
 	d.checkForwards(ctx, m, info != nil)
 	if d.fails > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("berth doctor: %d check(s) failed", d.fails)}
@@ -145,7 +147,9 @@ func (d *doctor) checkDaemon(ctx context.Context, m *machine.Machine, getErr err
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	d.asked = time.Now()
 	info, err := agentv1.NewTTRPCSystemClient(cl).Info(cctx, &emptypb.Empty{})
+	d.answered = time.Now()
 	if err != nil {
 		d.line(checkFail, "machine daemon", fmt.Sprintf("the agent does not answer: %v; see %s", err, m.LogPath()))
 		return nil
@@ -159,10 +163,7 @@ func (d *doctor) checkClock(info *agentv1.InfoResponse) {
 		d.line(checkWarn, "clock", "not checked: the agent did not answer")
 		return
 	}
-	skew := time.Since(info.SystemTime.AsTime())
-	if skew < 0 {
-		skew = -skew
-	}
+	skew := clockSkew(d.asked, d.answered, info.SystemTime.AsTime())
 	switch {
 	case skew >= clockFail:
 		d.line(checkFail, "clock", fmt.Sprintf("the machine's clock is %v off the host's; restart the machine (berth machine stop && berth machine start)", skew.Round(time.Second)))
@@ -173,13 +174,55 @@ func (d *doctor) checkClock(info *agentv1.InfoResponse) {
 	}
 }
 
-func (d *doctor) checkShares(f driver.Factory, info *agentv1.InfoResponse) {
+// clockSkew is how far the guest's time g is off the host's, at least:
+// the agent read its clock somewhere between asked and answered (host
+// times), so the skew is the distance from g to that interval, and the
+// round trip never counts as skew.
+func clockSkew(asked, answered, g time.Time) time.Duration {
+	switch {
+	case g.Before(asked):
+		return asked.Sub(g)
+	case g.After(answered):
+		return g.Sub(answered)
+	}
+	return 0
+}
+
+// checkShares says whether every folder share the VM was asked to mount
+// is mounted (see doctor_shares.go).
+func (d *doctor) checkShares(ctx context.Context, f driver.Factory, m *machine.Machine, info *agentv1.InfoResponse) {
 	switch {
 	case f != nil && !isVM(f):
 		d.line(checkOK, "folder shares", "not needed: the "+f.Name()+" driver sees the host's files")
+		return
 	case info == nil:
 		d.line(checkWarn, "folder shares", "not checked: the agent did not answer")
+		return
+	}
+	shares, mounts, err := vmShareState(ctx, m)
+	switch {
+	case errdefs.IsNotImplemented(err):
+		d.line(checkWarn, "folder shares", "not checked: this machine's agent cannot run commands in the VM; update berth and restart the machine")
+	case err != nil:
+		d.line(checkWarn, "folder shares", "not checked: "+err.Error())
 	default:
-		d.line(checkWarn, "folder shares", "not checked yet: the agent does not report its mounts")
+		d.shareLine(m, shares, mounts)
+	}
+}
+
+func (d *doctor) shareLine(m *machine.Machine, shares []vmShare, mounts map[string]string) {
+	probs := shareProblems(shares, mounts)
+	switch {
+	case len(shares) == 0:
+		d.line(checkOK, "folder shares", "the machine shares no folders")
+	case len(probs) > 0:
+		d.line(checkFail, "folder shares", fmt.Sprintf("%s; see %s, then restart the machine: berth machine stop %s && berth machine start %s",
+			strings.Join(probs, "; "), m.LogPath(), m.Name, m.Name))
+	default:
+		paths := make([]string, len(shares))
+		for i, s := range shares {
+			paths[i] = s.Path
+		}
+		d.line(checkOK, "folder shares", "mounted in the VM: "+strings.Join(paths, ", "))
 	}
 }
