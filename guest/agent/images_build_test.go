@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,7 +27,11 @@ func (h *harness) build(ctx context.Context, files map[string]string, req *agent
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, k := range sortedKeys(files) {
-		tw.WriteHeader(&tar.Header{Name: k, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[k]))})
+		mode := int64(0o644)
+		if k == "busybox" {
+			mode = 0o755
+		}
+		tw.WriteHeader(&tar.Header{Name: k, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(files[k]))})
 		tw.Write([]byte(files[k]))
 	}
 	tw.Close()
@@ -270,4 +276,54 @@ EXPOSE 8080
 	if !found {
 		t.Errorf("no RUN history entry with the build arg: %+v", cf.History)
 	}
+}
+
+func TestBuildFromScratch(t *testing.T) {
+	env := newTestEnv(t)
+	h := env.start(t)
+	defer h.cleanupAll()
+	ctx := context.Background()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"busybox": string(bb), "Dockerfile": `FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "mkdir", "-p", "/made"]
+WORKDIR /w
+CMD ["/bin/busybox", "ls", "/"]
+`}
+	out, _ := h.mustBuild(ctx, files, &agentv1.BuildRequest{Tags: []string{"scratchy"}})
+	o, _, code := h.run(ctx, createOpts{cfg: ctypes.Config{Image: "scratchy"}})
+	if code != 0 || !strings.Contains(o, "made\n") || !strings.Contains(o, "w\n") || !strings.Contains(o, "bin\n") {
+		t.Errorf("ls / in the built image (exit %d):\n%s\nbuild:\n%s", code, o, out)
+	}
+	cf := h.imageConfig(ctx, "scratchy")
+	if len(cf.RootFS.DiffIDs) != 3 || !hasEnvEntry(cf.Config.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") {
+		t.Errorf("want 3 layers (COPY, RUN, WORKDIR) and docker's default PATH: %d layers, env %v", len(cf.RootFS.DiffIDs), cf.Config.Env)
+	}
+	// The RUN layer holds what the command made, not the runtime's mount
+	// points (/etc/hosts, /proc, ...).
+	resp, err := h.imgs.Inspect(ctx, &agentv1.InspectImageRequest{Ref: "scratchy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowers, err := h.srv.images.store.Snapshots().LowerDirs(resp.ChainIds[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{"made": true, "etc/hosts": false, "etc/resolv.conf": false, "proc": false, "sys": false} {
+		if _, err := os.Lstat(filepath.Join(lowers[0], p)); (err == nil) != want {
+			t.Errorf("RUN layer has %s: %v, want %v", p, err == nil, want)
+		}
+	}
+}
+
+func hasEnvEntry(env []string, kv string) bool {
+	for _, e := range env {
+		if e == kv {
+			return true
+		}
+	}
+	return false
 }
