@@ -120,3 +120,44 @@ func TestContextHelpers(t *testing.T) {
 		t.Error("isArchive misdetects tar, gzip or a Dockerfile")
 	}
 }
+
+func TestBuildContextSources(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "Dockerfile.dev"), []byte("FROM a\n"), 0o644)
+	outside := filepath.Join(t.TempDir(), "Other.Dockerfile")
+	os.WriteFile(outside, []byte("FROM b\n"), 0o644)
+	c := &cli{in: strings.NewReader("FROM c\n")}
+	for _, tc := range []struct {
+		name    string
+		o       buildOptions
+		dfName  string
+		content string
+		err     string
+	}{
+		{name: "-f inside the context", o: buildOptions{context: dir, file: filepath.Join(dir, "sub", "Dockerfile.dev")}, dfName: "sub/Dockerfile.dev"},
+		{name: "-f outside the context", o: buildOptions{context: dir, file: outside}, dfName: "Dockerfile", content: "FROM b\n"},
+		{name: "no Dockerfile", o: buildOptions{context: dir}, err: "unable to prepare context"},
+		{name: "missing dir", o: buildOptions{context: filepath.Join(dir, "nope")}, err: "unable to prepare context: path"},
+		{name: "URL", o: buildOptions{context: "https://example.invalid/x.git"}, err: "remote build contexts"},
+		{name: "stdin twice", o: buildOptions{context: "-", file: "-"}, err: "can't use stdin for both"},
+		{name: "Dockerfile on stdin as context", o: buildOptions{context: "-"}, dfName: "Dockerfile", content: "FROM c\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bc, err := c.buildContext(tc.o)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bc.Close()
+			if bc.dockerfileName != tc.dfName || string(bc.dockerfile) != tc.content {
+				t.Errorf("dockerfile %q content %q", bc.dockerfileName, bc.dockerfile)
+			}
+		})
+	}
+}
