@@ -12,8 +12,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/pkg/stdcopy"
+	ctypes "github.com/moby/moby/api/types/container"
 
 	"github.com/berth-dev/berth/guest/build"
 	"github.com/berth-dev/berth/guest/container"

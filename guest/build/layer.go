@@ -119,4 +119,3 @@ func isOpaque(dir string) bool {
 	n, err := unix.Lgetxattr(dir, "trusted.overlay.opaque", b)
 	return err == nil && n == 1 && b[0] == 'y'
 }
-
