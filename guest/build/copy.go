@@ -137,7 +137,7 @@ func (r *run) copyFiles(ctx context.Context, st *stage, op copyOp) error {
 	}
 	parent := st.imageID
 	return r.commit(ctx, st, step{
-		createdBy: createdBy, config: copyConfig(st.cf.Config), layer: true,
+		createdBy: createdBy, config: copyConfig(st.cf.Config),
 		make: func(ctx context.Context) (string, error) { return r.stage(ctx, parent, op, matches, dest) },
 	})
 }

@@ -43,7 +43,6 @@ func (r *run) runStep(ctx context.Context, st *stage, c *instructions.RunCommand
 	return r.commit(ctx, st, step{
 		createdBy: strings.Join(saveCmd, " "),
 		config:    copyConfig(st.cf.Config),
-		layer:     true,
 		make:      func(ctx context.Context) (string, error) { return r.execute(ctx, parent, spec) },
 	})
 }

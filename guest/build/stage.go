@@ -162,8 +162,6 @@ type step struct {
 	// make produces the step's layer tar ("" for a config-only step). It
 	// runs only when the cache has no image for the step.
 	make func(ctx context.Context) (string, error)
-	// layer marks a step that always records a layer (RUN, COPY).
-	layer bool
 }
 
 // commit finishes a step: an image from the cache, or a new one.
