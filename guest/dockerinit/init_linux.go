@@ -65,12 +65,7 @@ func parseArgs(args []string) ([]string, error) {
 func spawn(argv []string) (pid, code int) {
 	path, err := exec.LookPath(argv[0])
 	if err == nil {
-		sys := &syscall.SysProcAttr{Setpgid: true}
-		if _, terr := unix.IoctlGetTermios(0, unix.TCGETS); terr == nil {
-			sys.Foreground, sys.Ctty = true, 0
-		}
-		attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: sys}
-		pid, err = syscall.ForkExec(path, argv, attr)
+		pid, err = forkExec(path, argv)
 		if err == nil {
 			return pid, 0
 		}
@@ -80,6 +75,23 @@ func spawn(argv []string) (pid, code int) {
 		return 0, exitCannotExec
 	}
 	return 0, exitNotFound
+}
+
+// forkExec starts the command as the leader of a new process group, in
+// the foreground of stdin's terminal when that is our controlling
+// terminal (a terminal that is not, ENOTTY, leaves it in the background).
+func forkExec(path string, argv []string) (int, error) {
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if _, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		sys.Foreground, sys.Ctty = true, 0
+	}
+	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: sys}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err != nil && sys.Foreground && (errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EPERM)) {
+		sys.Foreground = false
+		pid, err = syscall.ForkExec(path, argv, attr)
+	}
+	return pid, err
 }
 
 // supervise forwards signals to the child's group and reaps children until

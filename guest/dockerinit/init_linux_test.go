@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The test binary doubles as the init: run with envInit set, it is Main.
@@ -186,4 +188,56 @@ func TestIsInvocation(t *testing.T) {
 			t.Errorf("IsInvocation(%q) = %v, want %v", argv0, got, want)
 		}
 	}
+}
+
+// TestTerminalForeground: with a controlling terminal on stdin the command
+// runs in the terminal's foreground process group (so ^C, typed, reaches
+// it); with a terminal that is not the controlling one it still runs.
+func TestTerminalForeground(t *testing.T) {
+	script := `awk '{ print ($5 == $8) ? "foreground" : "background" }' /proc/self/stat`
+	tests := []struct {
+		name string
+		ctty bool
+		want string
+	}{
+		{"controlling terminal", true, "foreground\n"},
+		{"not the controlling terminal", false, "background\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pts := openPTS(t)
+			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			defer cancel()
+			cmd := initCommand(ctx, t, "--", "sh", "-c", script)
+			cmd.Stdin = pts
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: tc.ctty, Ctty: 0}
+			out, err := cmd.Output()
+			if code := exitCode(t, err); code != 0 || string(out) != tc.want {
+				t.Errorf("exit %d output %q, want 0 %q", code, out, tc.want)
+			}
+		})
+	}
+}
+
+// openPTS opens a new pseudo-terminal and returns its terminal end.
+func openPTS(t *testing.T) *os.File {
+	t.Helper()
+	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptm.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("ptsname: %v", err)
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open pts: %v", err)
+	}
+	t.Cleanup(func() { pts.Close() })
+	return pts
 }
