@@ -9,12 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ctypes "github.com/moby/moby/api/types/container"
 
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
@@ -326,4 +331,42 @@ func hasEnvEntry(env []string, kv string) bool {
 		}
 	}
 	return false
+}
+
+func TestBuildPull(t *testing.T) {
+	env := newTestEnv(t)
+	h := env.start(t)
+	defer h.cleanupAll()
+	ctx := context.Background()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/t/base:1"
+	pushImage := func(extra map[string]string) {
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, busyboxImage(t, extra)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushImage(nil)
+	files := map[string]string{"Dockerfile": "FROM " + ref + "\nRUN echo step > /s\n"}
+	out, id := h.mustBuild(ctx, files, &agentv1.BuildRequest{})
+	if !strings.Contains(out, "Pull complete") {
+		t.Errorf("FROM of a missing image must pull it:\n%s", out)
+	}
+	out, id2 := h.mustBuild(ctx, files, &agentv1.BuildRequest{})
+	if strings.Contains(out, "Pull") || id2 != id {
+		t.Errorf("second build must use the stored base and the cache:\n%s", out)
+	}
+	pushImage(map[string]string{"etc/new": "1"})
+	out, id3 := h.mustBuild(ctx, files, &agentv1.BuildRequest{})
+	if id3 != id {
+		t.Errorf("without --pull the stored base is used:\n%s", out)
+	}
+	out, id4 := h.mustBuild(ctx, files, &agentv1.BuildRequest{Pull: true})
+	if !strings.Contains(out, "Pull complete") || strings.Contains(out, "Using cache") || id4 == id {
+		t.Errorf("--pull must fetch the new base and rebuild on it:\n%s", out)
+	}
 }
