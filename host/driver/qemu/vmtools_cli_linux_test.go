@@ -2,7 +2,9 @@ package qemu
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -188,11 +190,15 @@ func TestVMShellAndFileEvents(t *testing.T) {
 		e.must(t, 2*time.Minute, "--machine", m, "run", "-d", "--name", "watcher", "-v", dir+":/w", "berth-test/watch:1", "/watch", "/w")
 		logs := func() string { out, _ := e.run(t, time.Minute, "--machine", m, "logs", "watcher"); return out }
 		waitLogs(t, logs, "ready")
+		follow := followLogs(t, e, m, "watcher")
+		waitLine(t, follow, "ready") // the stream is attached
+		start := time.Now()
 		if err := os.WriteFile(file, []byte("two\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		waitLine(t, follow, "CLOSE_WRITE f.txt")
+		t.Logf("host write to the container's inotify event: %v (through berth logs -f)", time.Since(start))
 		waitLogs(t, logs, "MODIFY f.txt")
-		waitLogs(t, logs, "CLOSE_WRITE f.txt")
 		if err := os.WriteFile(filepath.Join(dir, "new.txt"), []byte("new\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -231,5 +237,53 @@ func waitLogs(t *testing.T, logs func() string, want string) {
 			t.Fatalf("the container's log never showed %q:\n%s", want, out)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// followLogs streams a container's log lines (berth logs -f) until the
+// test ends.
+func followLogs(t *testing.T, e cliEnv, machine, ctr string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, e.bin, "--machine", machine, "logs", "-f", ctr)
+	cmd.Env = append(os.Environ(), "BERTH_HOME="+e.home, "BERTH_MACHINE=")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
+}
+
+// waitLine reads lines until one contains want.
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(90 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the log stream ended before %q", want)
+			}
+			if strings.Contains(l, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the log stream never showed %q", want)
+		}
 	}
 }
