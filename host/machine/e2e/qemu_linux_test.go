@@ -167,6 +167,24 @@ func testTrim(t *testing.T, h string) {
 	if before-after < size*2/3 {
 		t.Errorf("disk file shrank by %d MiB after rmi and Trim, want at least %d MiB", (before-after)>>20, size*2/3>>20)
 	}
+
+	// Again without calling Trim: the agent trims on its own some time
+	// (30 s) after the last deletion.
+	expect(t, berth(t, h, "--machine", "vm", "load", "-i", tarPath), 0, "Loaded image", "")
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel2()
+	if _, err := sys.Trim(ctx2, &emptypb.Empty{}); err != nil {
+		t.Fatalf("Trim: %v", err)
+	}
+	before = allocated(t, h)
+	expect(t, berth(t, h, "--machine", "vm", "rmi", "berth-test/big:1"), 0, "Deleted", "")
+	deadline := time.Now().Add(3 * time.Minute)
+	for before-allocated(t, h) < size*2/3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not trim on its own after rmi: disk file %d MiB -> %d MiB", before>>20, allocated(t, h)>>20)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 func writeImage(t *testing.T, path, ref string, im v1.Image) {
