@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	ntypes "github.com/moby/moby/api/types/network"
 
 	"github.com/berth-dev/berth/guest/container"
 	"github.com/berth-dev/berth/guest/image"
@@ -19,6 +20,7 @@ import (
 var psFilterKeys = map[string]bool{
 	"ancestor": true, "before": true, "exited": true, "health": true, "id": true, "isolation": true,
 	"is-task": true, "label": true, "name": true, "network": true, "since": true, "status": true, "volume": true,
+	"publish": true, "expose": true,
 }
 
 // listWindow is docker's before= and since= filters: with the containers
@@ -131,8 +133,44 @@ func validatePsFilter(k, v string) error {
 		if v != "true" && v != "false" {
 			return newKindError(errdefs.ErrInvalidArgument, "invalid filter 'is-task=%s'", v)
 		}
+	case "publish", "expose":
+		if strings.Contains(v, ":") {
+			return newKindError(errdefs.ErrInvalidArgument, "filter for '%s' should not contain ':': %s", k, v)
+		}
+		if _, err := ntypes.ParsePortRange(v); err != nil {
+			return newKindError(errdefs.ErrInvalidArgument, "error while looking up for %s %s: %v", k, v, err)
+		}
 	}
 	return nil
+}
+
+// matchPorts is docker's publish= (host ports: only those given with -p;
+// ports the forwarder picks are not known here) and expose= (container
+// ports, exposed or published) filters; v is a port or range[/proto].
+func matchPorts(r *record, k, v string) bool {
+	pr, err := ntypes.ParsePortRange(v)
+	if err != nil {
+		return false
+	}
+	in := func(n uint16, proto ntypes.IPProtocol) bool {
+		return proto == pr.Proto() && n >= pr.Start() && n <= pr.End()
+	}
+	for p, bs := range r.HostConfig.PortBindings {
+		if k == "expose" && in(p.Num(), p.Proto()) {
+			return true
+		}
+		for _, b := range bs {
+			if hp, err := strconv.ParseUint(b.HostPort, 10, 16); k == "publish" && err == nil && in(uint16(hp), p.Proto()) {
+				return true
+			}
+		}
+	}
+	for p := range r.Config.ExposedPorts {
+		if k == "expose" && in(p.Num(), p.Proto()) {
+			return true
+		}
+	}
+	return false
 }
 
 func matchOne(l listed, k, v string, ancestors map[string]bool) bool {
@@ -163,6 +201,8 @@ func matchOne(l listed, k, v string, ancestors map[string]bool) bool {
 		return v == "default"
 	case "network":
 		return onNetwork(r, v)
+	case "publish", "expose":
+		return matchPorts(r, k, v)
 	case "volume":
 		for _, m := range r.Mounts {
 			if m.Name == v || m.Destination == v || m.Source == v {

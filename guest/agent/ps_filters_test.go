@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	ctypes "github.com/moby/moby/api/types/container"
+	ntypes "github.com/moby/moby/api/types/network"
 
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
@@ -29,6 +30,9 @@ func TestPsFilters(t *testing.T) {
 		}
 		ids[n] = h.mustCreate(ctx, o)
 	}
+	ports := createOpts{name: "pf", cfg: ctypes.Config{Image: testImage, ExposedPorts: ntypes.PortSet{ntypes.MustParsePort("9000/udp"): {}}},
+		hc: ctypes.HostConfig{PortBindings: ntypes.PortMap{ntypes.MustParsePort("80/tcp"): {{HostPort: "8080"}}}}}
+	h.mustCreate(ctx, ports)
 	if _, _, code := h.run(ctx, createOpts{name: "pe", cfg: sh("exit 3")}); code != 3 {
 		t.Fatalf("pe exited %d, want 3", code)
 	}
@@ -46,16 +50,25 @@ func TestPsFilters(t *testing.T) {
 		errKind func(error) bool
 	}{
 		{"before name", true, 0, []string{"before=pc"}, "pb,pa", nil},
-		{"since name", true, 0, []string{"since=pc"}, "pe,pd", nil},
+		{"since name", true, 0, []string{"since=pc"}, "pe,pf,pd", nil},
 		{"since and before", true, 0, []string{"since=pa", "before=pd"}, "pc,pb", nil},
 		{"before by id prefix", true, 0, []string{"before=" + ids["pb"][:10]}, "pa", nil},
-		{"since by full id", true, 0, []string{"since=" + ids["pd"]}, "pe", nil},
+		{"since by full id", true, 0, []string{"since=" + ids["pd"]}, "pe,pf", nil},
 		{"since without all shows running only", false, 0, []string{"since=pa"}, "", nil},
 		{"before unknown", true, 0, []string{"before=nosuch"}, "", errdefs.IsNotFound},
 		{"exited", true, 0, []string{"exited=3"}, "pe", nil},
 		{"exited needs all", false, 0, []string{"exited=3"}, "", nil},
 		{"exited not a number", true, 0, []string{"exited=x"}, "", errdefs.IsInvalidArgument},
-		{"health none", true, 0, []string{"health=none", "since=pc"}, "pe,pd", nil},
+		{"health none", true, 0, []string{"health=none", "since=pc"}, "pe,pf,pd", nil},
+		{"publish", true, 0, []string{"publish=8080"}, "pf", nil},
+		{"publish range", true, 0, []string{"publish=8000-8100/tcp"}, "pf", nil},
+		{"publish other proto", true, 0, []string{"publish=8080/udp"}, "", nil},
+		{"publish container port", true, 0, []string{"publish=80"}, "", nil},
+		{"expose published", true, 0, []string{"expose=80"}, "pf", nil},
+		{"expose udp", true, 0, []string{"expose=9000/udp"}, "pf", nil},
+		{"expose tcp by default", true, 0, []string{"expose=9000"}, "", nil},
+		{"publish with colon", true, 0, []string{"publish=8080:80"}, "", errdefs.IsInvalidArgument},
+		{"publish not a port", true, 0, []string{"publish=http"}, "", errdefs.IsInvalidArgument},
 		{"health healthy", true, 0, []string{"health=healthy"}, "", nil},
 		{"health bogus", true, 0, []string{"health=fine"}, "", errdefs.IsInvalidArgument},
 		{"network by name", true, 0, []string{"network=psnet"}, "pc", nil},
