@@ -27,6 +27,7 @@ type buildOptions struct {
 	target    string
 	network   string
 	platform  string
+	iidfile   string
 	noCache   bool
 	pull      bool
 	quiet     bool
@@ -55,6 +56,7 @@ func (c *cli) newBuildCommand() *cobra.Command {
 	f.BoolVar(&o.noCache, "no-cache", false, "Do not use cache when building the image")
 	f.BoolVar(&o.pull, "pull", false, "Always attempt to pull a newer version of the image")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	f.StringVar(&o.iidfile, "iidfile", "", "Write the image ID to the file")
 	// Accepted for scripts written for docker: intermediate containers are
 	// always removed.
 	f.Bool("rm", true, "Remove intermediate containers after a successful build")
@@ -78,11 +80,17 @@ func (c *cli) runBuild(ctx context.Context, o buildOptions) error {
 	if !o.quiet && bc.size >= 0 {
 		fmt.Fprintf(c.out, "Sending build context to the engine  %s\n", humanBytes(bc.size))
 	}
+	if o.iidfile != "" {
+		// docker removes a stale file first, so a failed build leaves none
+		if err := os.Remove(o.iidfile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing image ID file: %w", err)
+		}
+	}
 	a, err := c.agent(ctx)
 	if err != nil {
 		return err
 	}
-	conn, id, err := a.openStream(ctx)
+	conn, streamID, err := a.openStream(ctx)
 	if err != nil {
 		return err
 	}
@@ -91,17 +99,24 @@ func (c *cli) runBuild(ctx context.Context, o buildOptions) error {
 		_, _ = io.Copy(conn, bc)
 		conn.Close()
 	}()
-	req.ContextStreamId = id
+	req.ContextStreamId = streamID
 	st, err := a.Images.Build(ctx, req)
 	if err != nil {
 		return buildError(ctx, c.errOut, err, false)
 	}
-	return c.drawBuild(ctx, st, o.quiet)
+	id, err := c.drawBuild(ctx, st, o.quiet)
+	if err != nil || o.iidfile == "" {
+		return err
+	}
+	if err := os.WriteFile(o.iidfile, []byte(id), 0o666); err != nil {
+		return fmt.Errorf("cannot write the image ID file: %w", err)
+	}
+	return nil
 }
 
 // drawBuild prints the builder's output (kept back with -q, and shown on
-// stderr if the build fails) and the id with -q.
-func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient, quiet bool) error {
+// stderr if the build fails) and the id with -q, and returns the id.
+func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient, quiet bool) (string, error) {
 	var held bytes.Buffer
 	out := c.out
 	if quiet {
@@ -111,13 +126,13 @@ func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient,
 	for {
 		m, err := st.Recv()
 		if errors.Is(err, io.EOF) {
-			return errors.New("the build ended before the image was made; try again")
+			return "", errors.New("the build ended before the image was made; try again")
 		}
 		if err != nil {
 			if quiet {
 				_, _ = io.Copy(c.errOut, &held)
 			}
-			return buildError(ctx, c.errOut, err, started)
+			return "", buildError(ctx, c.errOut, err, started)
 		}
 		if m.Stream != "" {
 			started = true
@@ -127,7 +142,7 @@ func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient,
 			if quiet {
 				fmt.Fprintln(c.out, m.ImageId)
 			}
-			return nil
+			return m.ImageId, nil
 		}
 	}
 }

@@ -63,10 +63,14 @@ CMD ["sh", "-c", "busybox cat /y /ctx/msg.txt; busybox ls /ctx"]
 		t.Errorf("images must list the built image and stage b's result only, not every step's:\n%s", imgs.stdout)
 	}
 
-	q := berthIn(t, dir, "build", "-q", ".")
+	iid := filepath.Join(t.TempDir(), "iid")
+	q := berthIn(t, dir, "build", "-q", "--iidfile", iid, ".")
 	id := berthOK(t, "image", "inspect", "-f", "{{.Id}}", "e2e/built:1").stdout
 	if q.code != 0 || q.stdout != id {
 		t.Errorf("build -q of the same context must print the cached image's id %q:\n%s", id, q)
+	}
+	if b, err := os.ReadFile(iid); err != nil || string(b)+"\n" != id {
+		t.Errorf("--iidfile holds %q (%v), want %q", b, err, id)
 	}
 
 	// The same context as a tar on stdin (ignored.txt in it too: the
