@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -102,9 +103,11 @@ type fileWatcher struct {
 	dirs       map[string]int         // host dirs being watched: their cost
 	used       int                    // the dirs' costs added up
 	full       bool                   // watchBudget was reached
-	seen       map[string]fileState   // last state of each path (loop only)
-	pending    map[string]*change     // this batch (loop only)
-	order      []string               // pending's paths in arrival order
+	// unsupported is set while the agent answers NotImplemented.
+	unsupported atomic.Bool
+	seen        map[string]fileState // last state of each path (loop only)
+	pending     map[string]*change   // this batch (loop only)
+	order       []string             // pending's paths in arrival order
 }
 
 func newFileWatcher(src watchSource, shares []share.Share, goos string) (*fileWatcher, error) {
@@ -197,6 +200,7 @@ func (fw *fileWatcher) reconcile(ctx context.Context) {
 	fw.mu.Lock()
 	fw.containers = all
 	fw.mu.Unlock()
+	fw.unsupported.Store(false) // maybe a new agent
 	fw.applyRoots(ctx)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 
+	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	"github.com/fsnotify/fsnotify"
 
@@ -93,9 +94,20 @@ func (fw *fileWatcher) flush(ctx context.Context) {
 	fw.mu.Lock()
 	evs := fw.collect()
 	fw.mu.Unlock()
+	if fw.unsupported.Load() {
+		return
+	}
 	for len(evs) > 0 {
 		n := min(len(evs), maxEventsPerCall)
-		if err := fw.src.NotifyFileEvents(ctx, evs[:n]); err != nil {
+		err := fw.src.NotifyFileEvents(ctx, evs[:n])
+		if errdefs.IsNotImplemented(err) {
+			// An agent from an older VM image: say so once, until the
+			// agent restarts (reconcile clears the flag).
+			fw.unsupported.Store(true)
+			log.G(ctx).Info("the machine's agent does not replay host file changes (older VM image): containers will not see them")
+			return
+		}
+		if err != nil {
 			log.G(ctx).WithError(err).Debugf("file watcher: %d changes not passed to the VM", n)
 		}
 		evs = evs[n:]

@@ -83,6 +83,8 @@ type fakeWatchSource struct {
 	binds   map[string][]string // running containers
 	actions chan [2]string
 	sent    chan []*agentv1.FileEvent
+	old     bool // answer NotImplemented, as an older agent does
+	calls   int  // NotImplemented answers given
 }
 
 func newFakeWatchSource() *fakeWatchSource {
@@ -122,6 +124,13 @@ func (f *fakeWatchSource) BindSources(_ context.Context, id string) (bool, []str
 }
 
 func (f *fakeWatchSource) NotifyFileEvents(_ context.Context, evs []*agentv1.FileEvent) error {
+	f.mu.Lock()
+	old := f.old
+	f.mu.Unlock()
+	if old {
+		f.calls++
+		return fmt.Errorf("System.NotifyFileEvents is not implemented in this agent: %w", errdefs.ErrNotImplemented)
+	}
 	f.sent <- evs
 	return nil
 }
@@ -369,5 +378,32 @@ func TestDirCost(t *testing.T) {
 		if got := dirCost(goos, dir); got != want {
 			t.Errorf("dirCost(%s) = %d, want %d", goos, got, want)
 		}
+	}
+}
+
+// TestFileWatcherOldAgent: an agent without NotifyFileEvents is asked once,
+// not for every batch, until the agent is subscribed to again.
+func TestFileWatcherOldAgent(t *testing.T) {
+	src := newFakeWatchSource()
+	src.old = true
+	src.set("c1", []string{"/vm"})
+	fw, dir := newTestWatcher(t, src)
+	fw.reconcile(context.Background())
+	p := filepath.Join(dir, "x")
+	for i := 0; i < 3; i++ {
+		if err := os.WriteFile(p, []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fw.handle(context.Background(), fsnotify.Event{Name: p, Op: fsnotify.Create})
+		fw.flush(context.Background())
+	}
+	if src.calls != 1 {
+		t.Errorf("an old agent was asked %d times, want once", src.calls)
+	}
+	fw.reconcile(context.Background())
+	fw.handle(context.Background(), fsnotify.Event{Name: p, Op: fsnotify.Create})
+	fw.flush(context.Background())
+	if src.calls != 2 {
+		t.Errorf("after subscribing again the agent was asked %d times in all, want 2", src.calls)
 	}
 }
