@@ -81,11 +81,15 @@ func (e *engine) resolveJoin(b createBodies) (map[string]*ntypes.EndpointSetting
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.joinRoot(x); err != nil {
+	root, err := e.joinRoot(x)
+	if err != nil {
 		return nil, err
 	}
 	b.hc.NetworkMode = ctypes.NetworkMode("container:" + x.ID)
-	b.cfg.Hostname = cmp.Or(x.Config.Hostname, shortID(x.ID))
+	b.cfg.Hostname = x.Config.Hostname
+	if _, host := root.Networks[network.NameHost]; !host && b.cfg.Hostname == "" {
+		b.cfg.Hostname = shortID(x.ID) // X's own default; on the host network: the host's
+	}
 	b.cfg.Domainname = x.Config.Domainname
 	return map[string]*ntypes.EndpointSettings{}, nil
 }

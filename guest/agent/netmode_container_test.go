@@ -4,6 +4,7 @@ package agent
 
 import (
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -51,6 +52,15 @@ func TestNetworkContainerMode(t *testing.T) {
 			hc: ctypes.HostConfig{NetworkMode: "container:middle"}})
 		if code != 0 || out != "ownerhost\n1\n" {
 			t.Errorf("joined to a joined container: exit %d output %q", code, out)
+		}
+	})
+	t.Run("owner on the host network", func(t *testing.T) {
+		ho := h.mustCreate(ctx, createOpts{name: "hostowner", cfg: sh("sleep 1000"), hc: ctypes.HostConfig{NetworkMode: "host"}})
+		h.start(ctx, ho)
+		want, _ := os.Hostname()
+		out, _, code := h.with(t).run(ctx, createOpts{cfg: sh("cat /proc/sys/kernel/hostname"), hc: ctypes.HostConfig{NetworkMode: "container:hostowner"}})
+		if code != 0 || out != want+"\n" {
+			t.Errorf("joined to a host-network container: exit %d hostname %q, want %q", code, out, want)
 		}
 	})
 
