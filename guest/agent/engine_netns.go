@@ -28,19 +28,37 @@ func newNetns(path string) error {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// The thread enters the new namespace and is never unlocked, so
-		// the Go runtime ends it with this goroutine.
+		// The thread enters the new namespace and goes back to its own
+		// before it is unlocked. It must not simply end with this
+		// goroutine: when it is the main thread the Go runtime cannot end
+		// it and parks it in the new namespace for good, and /proc/self
+		// (the thread group leader: /proc/self/ns/net, /proc/net/tcp) then
+		// names that container's namespace instead of the agent's.
 		runtime.LockOSThread()
+		tid := unix.Gettid()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", tid))
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("unshare network namespace: %w", err)
 			return
 		}
-		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("bind network namespace: %w", err)
+		src := fmt.Sprintf("/proc/self/task/%d/ns/net", tid)
+		merr := unix.Mount(src, path, "", unix.MS_BIND, "")
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("leave the new network namespace: %w", err) // the thread stays locked
 			return
 		}
-		errc <- nil
+		runtime.UnlockOSThread()
+		if merr != nil {
+			merr = fmt.Errorf("bind network namespace: %w", merr)
+		}
+		errc <- merr
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)
