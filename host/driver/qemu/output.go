@@ -34,6 +34,44 @@ func (t *tailBuffer) String() string {
 	return string(t.b)
 }
 
+// consoleScan is how many lines at the end of the console log are
+// searched for a kernel panic; consoleQuote how many an error quotes.
+const (
+	consoleScan  = 60
+	consoleQuote = 6
+)
+
+// kernelPanic returns the "Kernel panic - ..." line of a console log
+// excerpt without its timestamp, or "".
+func kernelPanic(console string) string {
+	for _, l := range strings.Split(console, "\n") {
+		if i := strings.Index(l, "Kernel panic"); i >= 0 {
+			return strings.TrimSpace(l[i:])
+		}
+	}
+	return ""
+}
+
+// consoleExcerpt returns the lines of a console log excerpt worth
+// quoting: the last consoleQuote lines, ending at a kernel panic when
+// there was one (the call trace after it says nothing to a user).
+func consoleExcerpt(console string) string {
+	if strings.TrimSpace(console) == "" {
+		return ""
+	}
+	lines := strings.Split(console, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Kernel panic") {
+			lines = lines[:i+1]
+			break
+		}
+	}
+	if len(lines) > consoleQuote {
+		lines = lines[len(lines)-consoleQuote:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 // consoleTail returns the last n lines of the console log in dir.
 func consoleTail(dir string, n int) string {
 	return fileTail(dir+string(os.PathSeparator)+consoleFile, n)

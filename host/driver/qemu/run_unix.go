@@ -108,8 +108,12 @@ func (d *Driver) plan() (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	if _, err := os.Stat(filepath.Join(d.inst.Dir, diskFile)); err != nil {
+	disk := filepath.Join(d.inst.Dir, diskFile)
+	if _, err := os.Stat(disk); err != nil {
 		return Plan{}, errkind.New(errdefs.ErrFailedPrecondition, "machine %q has no data disk (%v); remove and init it again", d.inst.Name, err)
+	}
+	if err := checkDisk(disk); err != nil {
+		return Plan{}, err
 	}
 	seed := make([]byte, 32)
 	rand.Read(seed)
@@ -215,12 +219,15 @@ func (d *Driver) exitError(run *vmRun, werr error) error {
 	if run.stopping.Load() {
 		return nil
 	}
-	console := consoleTail(d.inst.Dir, 20)
-	if werr == nil && !strings.Contains(console, "Kernel panic") {
+	panicLine := kernelPanic(consoleTail(d.inst.Dir, consoleScan))
+	if werr == nil && panicLine == "" {
 		return nil // the guest powered off (System.Shutdown)
 	}
 	msg := "the VM stopped"
-	if werr != nil {
+	switch {
+	case panicLine != "":
+		msg = "the VM's kernel panicked (" + panicLine + ")"
+	case werr != nil:
 		msg = fmt.Sprintf("qemu exited (%v)", werr)
 	}
 	return errors.New(msg + outputNote("qemu said", run.stderr.String()) + d.consoleNote())
@@ -228,10 +235,11 @@ func (d *Driver) exitError(run *vmRun, werr error) error {
 
 func (d *Driver) consolePath() string { return filepath.Join(d.inst.Dir, consoleFile) }
 
-// consoleNote quotes the end of the console log for an error message.
+// consoleNote quotes the console log for an error message: its last
+// lines, or those up to a kernel panic (not the call trace after it).
 func (d *Driver) consoleNote() string {
-	if tail := consoleTail(d.inst.Dir, 20); strings.TrimSpace(tail) != "" {
-		return outputNote("last lines of "+d.consolePath(), tail)
+	if ex := consoleExcerpt(consoleTail(d.inst.Dir, consoleScan)); ex != "" {
+		return outputNote("the console log "+d.consolePath()+" ends", ex)
 	}
 	return "; the console log " + d.consolePath() + " is empty (the kernel printed nothing)"
 }
