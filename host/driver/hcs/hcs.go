@@ -28,7 +28,11 @@
 // transport also implements the other direction (transport.GuestDials: the
 // host listens with winio.ListenHvsock and the guest keeps connections open
 // towards it), selected by Factory.Direction; the kernel command line then
-// carries berth.dial=host so the agent dials out.
+// carries berth.dial=host and guest/init keeps a few idle connections open
+// to the host, splicing each to the agent once the host uses it (see
+// proto/PROTOCOL.md, "Who connects"). In the host-dials direction the
+// agent listens on hv_sock, which guest/init recognizes by its vmbus
+// driver (hv_sock has no CIDs: its local CID is always VMADDR_CID_ANY).
 package hcs
 
 import (
