@@ -89,7 +89,13 @@ func (c *Container) State(ctx context.Context) State {
 			return s
 		}
 	}
-	if ex, ok := c.exitRecord(); ok {
+	ex, ok := ExitStatus{}, false
+	if live.exit != nil {
+		ex, ok = *live.exit, true
+	} else {
+		ex, ok = c.exitRecord()
+	}
+	if ok {
 		s.Status, s.ExitCode, s.OOMKilled, s.FinishedAt = StatusExited, ex.ExitCode, ex.OOMKilled, ex.FinishedAt
 	} else if !st.StartedAt.IsZero() {
 		s.Status = StatusExited
@@ -176,7 +182,7 @@ func (c *Container) Wait(ctx context.Context) (ExitStatus, error) {
 	gen := c.runGen()
 	resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opWait})
 	if err == nil && resp.Exit != nil {
-		c.setExited(gen) // the supervisor records it too; callers may ask State first
+		c.setExited(gen, *resp.Exit) // the supervisor records it too; callers may ask State first
 		return *resp.Exit, nil
 	}
 	if ctx.Err() != nil {

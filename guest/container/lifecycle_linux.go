@@ -31,8 +31,13 @@ func (c *Container) Start(ctx context.Context, attach *AttachOptions) (*Streams,
 // start does the work of Start (and of a restart by the supervisor).
 func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bool) error {
 	c.pendingStreams = nil
-	c.update(func(p *persisted) { p.ManuallyStopped = false }) //nolint:errcheck // saved again below
-	c.waitShimGone(ctx)                                        // the previous run's shim must have deleted crun's state
+	c.mu.Lock()
+	stopped := c.st.ManuallyStopped
+	c.mu.Unlock()
+	if stopped { // else nothing to store: the start below saves the state
+		c.update(func(p *persisted) { p.ManuallyStopped = false }) //nolint:errcheck // saved again below
+	}
+	c.waitShimGone(ctx) // the previous run's shim must have deleted crun's state
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}

@@ -12,6 +12,9 @@ type liveState struct {
 	// or "" when not known (State then asks the shim).
 	status Status
 	pid    int
+	// exit is the ended run's exit as the shim reported it, when this
+	// runtime saw it (the shim writes exit.json only after answering).
+	exit *ExitStatus
 	// gen counts the runs started, so that the exit of an earlier run
 	// seen late cannot mark a newer run exited.
 	gen uint64
@@ -33,7 +36,7 @@ func (c *Container) runGen() uint64 {
 // setLive records the state of the current run.
 func (c *Container) setLive(status Status, pid int) {
 	c.mu.Lock()
-	c.live.status, c.live.pid = status, pid
+	c.live.status, c.live.pid, c.live.exit = status, pid, nil
 	c.mu.Unlock()
 }
 
@@ -41,16 +44,16 @@ func (c *Container) setLive(status Status, pid int) {
 func (c *Container) setStarted(pid int) {
 	c.mu.Lock()
 	c.live.gen++
-	c.live.status, c.live.pid = StatusRunning, pid
+	c.live.status, c.live.pid, c.live.exit = StatusRunning, pid, nil
 	c.mu.Unlock()
 }
 
-// setExited records that run gen has ended, unless a newer run started
-// meanwhile.
-func (c *Container) setExited(gen uint64) {
+// setExited records that run gen has ended with ex, unless a newer run
+// started meanwhile.
+func (c *Container) setExited(gen uint64, ex ExitStatus) {
 	c.mu.Lock()
 	if c.live.gen == gen {
-		c.live.status, c.live.pid = StatusExited, 0
+		c.live.status, c.live.pid, c.live.exit = StatusExited, 0, &ex
 	}
 	c.mu.Unlock()
 }

@@ -19,10 +19,9 @@ func (c *Container) prepare(ctx context.Context) error {
 	if err := os.Mkdir(c.dir, 0o711); err != nil {
 		return fmt.Errorf("container %s: state dir: %w", c.id, err)
 	}
+	// state.json is first written at the first start: a missing one reads
+	// as the empty state of a created container (one fsync less).
 	if err := writeJSONAtomic(filepath.Join(c.dir, "meta.json"), c.cfg); err != nil {
-		return err
-	}
-	if err := c.saveState(); err != nil {
 		return err
 	}
 	if err := c.mountRootfs(); err != nil {
@@ -81,12 +80,13 @@ func (c *Container) unmountRootfs() error {
 	}
 }
 
-// cleanup unmounts the rootfs and removes the state dir.
+// cleanup unmounts the rootfs and removes the state dir: it is moved to
+// the trash at once and deleted in the background (see trash.go).
 func (c *Container) cleanup(ctx context.Context) error {
 	if err := c.unmountRootfs(); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(c.dir); err != nil {
+	if err := c.rt.discard(ctx, c.dir); err != nil {
 		return fmt.Errorf("container %s: remove state: %w", c.id, err)
 	}
 	return nil

@@ -75,8 +75,9 @@ func (r *Runtime) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read container root: %w", err)
 	}
+	r.emptyTrash(ctx)
 	for _, e := range ents {
-		if !e.IsDir() {
+		if !e.IsDir() || isTrash(e.Name()) {
 			continue
 		}
 		c, err := r.loadContainer(e.Name())

@@ -128,8 +128,11 @@ func (s *shim) failStart() {
 	close(s.cleaned)
 }
 
-// waitInit waits for crun (and so the container) to end, records the exit
-// atomically and releases the waiters.
+// waitInit waits for crun (and so the container) to end, releases the
+// waiters with the exit and then records it atomically in exit.json. The
+// shim serves until that file is written (cleaned), so whoever misses the
+// answer from the shim finds the file; the waiters (the attached client
+// first of all) need not wait for the fsync.
 func (s *shim) waitInit(done chan crunResult) {
 	r := <-done
 	s.mu.Lock()
@@ -141,9 +144,6 @@ func (s *shim) waitInit(done chan crunResult) {
 	}
 	waitTimeout(&s.ioWG, 2*time.Second)
 	s.log.Close()
-	if err := writeJSONAtomic(filepath.Join(s.dir, "exit.json"), st); err != nil {
-		fmt.Fprintf(os.Stderr, "shim: record exit: %v\n", err)
-	}
 	s.mu.Lock()
 	s.exit = &st
 	s.mu.Unlock()
@@ -154,6 +154,9 @@ func (s *shim) waitInit(done chan crunResult) {
 		s.con.Close()
 	} else {
 		s.pio.Close()
+	}
+	if err := writeJSONAtomic(filepath.Join(s.dir, "exit.json"), st); err != nil {
+		fmt.Fprintf(os.Stderr, "shim: record exit: %v\n", err)
 	}
 	if msg := lastCrunError(s.rc.Log); msg != "" {
 		fmt.Fprintf(os.Stderr, "shim: crun: %s\n", msg)

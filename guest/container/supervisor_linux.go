@@ -69,7 +69,7 @@ func (c *Container) supervise() {
 		c.mu.Lock()
 		ran := ex.FinishedAt.Sub(c.st.StartedAt)
 		c.mu.Unlock()
-		c.setExited(gen)
+		c.setExited(gen, ex)
 		c.recordExit(ex)
 		if !c.shouldRestart(ex.ExitCode) {
 			if c.cfg.AutoRemove {
