@@ -91,11 +91,19 @@ func (c *cli) attachSession(ctx context.Context, a *agentConn, id string, s atta
 // waitExit waits for a container to stop and returns its exit code as the
 // error to exit with (nil for 0).
 func (c *cli) waitExit(ctx context.Context, a *agentConn, id string) error {
+	return c.awaitExit(ctx, a, id, true)
+}
+
+// awaitExit is waitExit; syncPorts false skips the port-forward sync of a
+// container that publishes no ports.
+func (c *cli) awaitExit(ctx context.Context, a *agentConn, id string, syncPorts bool) error {
 	r, err := a.Containers.Wait(ctx, &agentv1.WaitContainerRequest{Id: id, Condition: "not-running"})
 	if err != nil {
 		return withExitCode(125, fromAgent(err))
 	}
-	c.syncForwards(ctx, a, id) // its ports are free when run returns
+	if syncPorts {
+		c.syncForwards(ctx, a, id) // its ports are free when run returns
+	}
 	if r.Error != "" {
 		return withExitCode(125, errors.New(r.Error))
 	}

@@ -66,8 +66,15 @@ func (c *cli) runRun(ctx context.Context, cmd *cobra.Command, o runOptions) erro
 	if err != nil {
 		return withExitCode(125, err)
 	}
+	published := len(o.publish) > 0 || o.publishAll
 	start := func() error {
-		if err := c.startContainer(ctx, a, id); err != nil {
+		var err error
+		if published {
+			err = c.startContainer(ctx, a, id)
+		} else { // no ports to probe or forward: no need to look them up
+			_, err = a.Containers.Start(ctx, &agentv1.ContainerRequest{Id: id})
+		}
+		if err != nil {
 			return startError(err)
 		}
 		return nil
@@ -79,10 +86,10 @@ func (c *cli) runRun(ctx context.Context, cmd *cobra.Command, o runOptions) erro
 		fmt.Fprintln(c.out, id)
 		return nil
 	}
-	return c.runAttachedContainer(ctx, a, id, o, start, clientRemove)
+	return c.runAttachedContainer(ctx, a, id, o, start, clientRemove, published)
 }
 
-func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string, o runOptions, start func() error, remove bool) error {
+func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string, o runOptions, start func() error, remove, published bool) error {
 	attach := map[string]bool{}
 	for _, s := range o.attach.values {
 		attach[s] = true
@@ -103,7 +110,7 @@ func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string,
 		err = withExitCode(125, err)
 	}
 	if err == nil {
-		err = c.waitExit(ctx, a, id)
+		err = c.awaitExit(ctx, a, id, published)
 	}
 	if remove {
 		if _, rerr := a.Containers.Remove(context.WithoutCancel(ctx), &agentv1.RemoveContainerRequest{Id: id, Force: true, Volumes: true}); rerr != nil {
