@@ -45,7 +45,7 @@ func TestShutdownStopsContainers(t *testing.T) {
 		{name: "usr1", policy: "always", stopSignal: "SIGUSR1", script: "trap 'echo got-usr1; exit 7' USR1; trap 'echo got-term; exit 9' TERM; " + loop, code: 7, log: "got-usr1", back: true},
 		{name: "term", policy: "unless-stopped", script: "trap 'echo got-term; exit 0' TERM; " + loop, code: 0, log: "got-term", back: true},
 		{name: "stubborn", policy: "no", stopTimeout: &one, script: "trap '' TERM; " + loop, code: 137},
-		{name: "manual", policy: "unless-stopped", manual: true, script: "trap 'exit 0' TERM; " + loop, code: 0},
+		{name: "manual", policy: "unless-stopped", manual: true, script: "trap 'exit 0' TERM; echo trapped; " + loop, code: 0},
 	}
 	ids := map[string]string{}
 	for _, c := range cs {
@@ -55,6 +55,9 @@ func TestShutdownStopsContainers(t *testing.T) {
 		ids[c.name] = h.mustCreate(ctx, createOpts{name: c.name, cfg: cfg, hc: hc})
 		h.start(ctx, ids[c.name])
 	}
+	// The shell is the container's pid 1, which ignores a TERM that comes
+	// before its trap is set: stop it once the trap is in place.
+	waitFor(t, "manual's TERM trap", func() bool { return strings.Contains(h.logs(ctx, ids["manual"]), "trapped") })
 	if _, err := h.ctr.Stop(ctx, &agentv1.StopContainerRequest{Id: ids["manual"]}); err != nil {
 		t.Fatalf("stop manual: %v", err)
 	}
