@@ -7,8 +7,9 @@ import (
 
 // HistoryEntry is one line of docker history.
 type HistoryEntry struct {
-	// ID is the image id on the newest entry and "<missing>" on the others,
-	// as docker shows history for pulled images.
+	// ID is the image id on the newest entry and on the entries a stored
+	// parent image ends at (a build's steps), "<missing>" on the others, as
+	// docker shows it.
 	ID        string
 	Created   time.Time
 	CreatedBy string
@@ -50,11 +51,28 @@ func (s *Store) History(ctx context.Context, ref string) ([]HistoryEntry, error)
 	for ; layer < len(img.ChainIDs); layer++ { // layers the history does not describe
 		out = append(out, HistoryEntry{ID: "<missing>", Created: img.Created, Size: size(layer)})
 	}
+	if len(out) > 0 {
+		out[len(out)-1].ID, out[len(out)-1].Tags = img.ID, img.RepoTags
+	}
+	s.parentIDs(ctx, img.Parent, out)
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
 	}
-	if len(out) > 0 {
-		out[0].ID, out[0].Tags = img.ID, img.RepoTags
-	}
 	return out, nil
+}
+
+// parentIDs names the entries (oldest first) that a stored parent image
+// ends at, as docker shows a build's intermediate images; entries of
+// layers pulled from elsewhere stay "<missing>".
+func (s *Store) parentIDs(ctx context.Context, parent string, out []HistoryEntry) {
+	for seen := 0; parent != "" && seen < len(out); seen++ {
+		pimg, pcf, err := s.Resolve(ctx, parent)
+		if err != nil {
+			return
+		}
+		if n := len(pcf.History); n > 0 && n <= len(out) && out[n-1].ID == "<missing>" {
+			out[n-1].ID, out[n-1].Tags = pimg.ID, pimg.RepoTags
+		}
+		parent = pimg.Parent
+	}
 }

@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
@@ -63,6 +64,11 @@ func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) ([]D
 			return err
 		}
 		items, deleted, err = s.removeTx(tx, ref, img, opts)
+		if err != nil || deleted == nil || opts.NoPrune {
+			return err
+		}
+		more, err := s.pruneParentsTx(tx, deleted.Parent)
+		items = append(items, more...)
 		return err
 	})
 	s.meta.Unlock()
@@ -112,6 +118,14 @@ func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions
 				"conflict: unable to delete %s (must be forced) - image is being used by %d container(s)", short, users))
 		}
 	}
+	children, err := childrenTx(tx, img.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if children > 0 && byName == "" {
+		return nil, nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+			"conflict: unable to delete %s (cannot be forced) - image has dependent child images", short))
+	}
 	var items []DeleteItem
 	for _, n := range append(append([]string{}, img.RepoTags...), img.RepoDigests...) {
 		if err := refsBucket(tx).Delete([]byte(n)); err != nil {
@@ -119,8 +133,8 @@ func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions
 		}
 		items = append(items, DeleteItem{Untagged: n})
 	}
-	if users > 0 {
-		return items, nil, nil // in use: keep the image, now dangling
+	if users > 0 || children > 0 {
+		return items, nil, nil // in use or a parent: keep the image, untagged
 	}
 	if err := tx.Bucket(bucketRoot).Bucket(bucketImages).Delete([]byte(img.ID)); err != nil {
 		return nil, nil, err
@@ -157,6 +171,76 @@ func untagOne(tx *bolt.Tx, img *Image, name string) ([]DeleteItem, *Image, error
 	return items, nil, nil
 }
 
+// pruneParentsTx deletes the chain of untagged parents (a build's
+// intermediate steps) that the removal of their last child left unused, as
+// docker's rmi does unless --no-prune.
+func (s *Store) pruneParentsTx(tx *bolt.Tx, id string) ([]DeleteItem, error) {
+	var items []DeleteItem
+	for id != "" {
+		img, err := getImage(tx, id)
+		if err != nil {
+			return items, nil // gone already, or never stored
+		}
+		if len(img.RepoTags) > 0 || s.containers(id) > 0 {
+			return items, nil
+		}
+		children, err := childrenTx(tx, id)
+		if err != nil || children > 0 {
+			return items, err
+		}
+		it, _, err := s.removeTx(tx, id, img, RemoveOptions{Force: true})
+		if err != nil {
+			return items, err
+		}
+		items = append(items, it...)
+		id = img.Parent
+	}
+	return items, nil
+}
+
+// removeAllTx removes the images children first (a parent goes in a later
+// pass, once its children are gone), each with its untagged parents.
+func (s *Store) removeAllTx(tx *bolt.Tx, cands []*Image) ([]DeleteItem, error) {
+	var items []DeleteItem
+	for progress := true; progress; {
+		progress = false
+		for _, img := range cands {
+			if _, err := getImage(tx, img.ID); err != nil {
+				continue // gone already
+			}
+			if n, err := childrenTx(tx, img.ID); err != nil || n > 0 {
+				if err != nil {
+					return items, err
+				}
+				continue
+			}
+			it, _, err := s.removeTx(tx, img.ID, img, RemoveOptions{Force: true})
+			if err != nil {
+				return items, err
+			}
+			more, err := s.pruneParentsTx(tx, img.Parent)
+			if err != nil {
+				return items, err
+			}
+			items, progress = append(append(items, it...), more...), true
+		}
+	}
+	return items, nil
+}
+
+// childrenTx counts the images whose parent is id.
+func childrenTx(tx *bolt.Tx, id string) (int, error) {
+	n := 0
+	err := tx.Bucket(bucketRoot).Bucket(bucketImages).ForEach(func(k, _ []byte) error {
+		img, err := getImage(tx, string(k))
+		if err == nil && img.Parent == id {
+			n++
+		}
+		return err
+	})
+	return n, err
+}
+
 func distinctRepos(tags []string) int {
 	seen := map[string]bool{}
 	for _, t := range tags {
@@ -182,10 +266,14 @@ func (s *Store) Prune(ctx context.Context, all bool, filterArgs []string) ([]Del
 	s.meta.Lock()
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		var cands []*Image
+		parents := map[string]bool{}
 		err := tx.Bucket(bucketRoot).Bucket(bucketImages).ForEach(func(k, _ []byte) error {
 			img, err := getImage(tx, string(k))
 			if err != nil {
 				return err
+			}
+			if img.Parent != "" {
+				parents[img.Parent] = true
 			}
 			if (all || len(img.RepoTags) == 0) && f.match(img) && s.containers(img.ID) == 0 {
 				cands = append(cands, img)
@@ -195,14 +283,14 @@ func (s *Store) Prune(ctx context.Context, all bool, filterArgs []string) ([]Del
 		if err != nil {
 			return err
 		}
-		for _, img := range cands {
-			it, _, err := s.removeTx(tx, img.ID, img, RemoveOptions{Force: true})
-			if err != nil {
-				return err
-			}
-			items = append(items, it...)
+		if !all {
+			// A build's intermediate steps are parents, not dangling: they
+			// are its cache (docker keeps them too), and go with their
+			// last child.
+			cands = slices.DeleteFunc(cands, func(img *Image) bool { return parents[img.ID] })
 		}
-		return nil
+		items, err = s.removeAllTx(tx, cands)
+		return err
 	})
 	s.meta.Unlock()
 	if err != nil {
