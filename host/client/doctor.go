@@ -73,7 +73,11 @@ func (c *cli) doctor(ctx context.Context) error {
 		drvName = m.Config.Driver
 	}
 	f := d.checkDriver(store.Drivers(), drvName)
-	d.checkImage(f)
+	imageDir := ""
+	if m != nil {
+		imageDir = m.Config.Image
+	}
+	d.checkImage(f, imageDir)
 	info := d.checkDaemon(ctx, m, err)
 	d.checkClock(info)
 	d.checkShares(ctx, f, m, info)
@@ -103,17 +107,25 @@ func isVM(f driver.Factory) bool {
 	return err == nil && drv.Features().VM
 }
 
-func (d *doctor) checkImage(f driver.Factory) {
+// checkImage checks the machine's --image dir when it has one, else the
+// image beside the binary or in berth's state dir.
+func (d *doctor) checkImage(f driver.Factory, imageDir string) {
 	if f != nil && !isVM(f) {
 		d.line(checkOK, "VM image", "not needed by the "+f.Name()+" driver")
 		return
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		d.line(checkFail, "VM image", "cannot find the berth executable: "+err.Error())
-		return
+	var img bootimage.Image
+	var err error
+	if imageDir != "" {
+		img, err = bootimage.Open(imageDir)
+	} else {
+		var exe string
+		if exe, err = os.Executable(); err != nil {
+			d.line(checkFail, "VM image", "cannot find the berth executable: "+err.Error())
+			return
+		}
+		img, err = bootimage.Find(bootimage.Dirs(exe, d.home, runtime.GOARCH))
 	}
-	img, err := bootimage.Find(bootimage.Dirs(exe, d.home, runtime.GOARCH))
 	if err == nil {
 		err = img.CheckVersion(version.Version)
 	}
