@@ -35,10 +35,12 @@ func (t *tailBuffer) String() string {
 }
 
 // consoleScan is how many lines at the end of the console log are
-// searched for a kernel panic; consoleQuote how many an error quotes.
+// searched for a kernel panic; consoleQuote how many an error quotes (the
+// error line and these fit the 5 lines of daemon.log berth machine start
+// shows).
 const (
 	consoleScan  = 60
-	consoleQuote = 6
+	consoleQuote = 4
 )
 
 // kernelPanic returns the "Kernel panic - ..." line of a console log

@@ -11,7 +11,7 @@ func TestConsoleExcerpt(t *testing.T) {
 		{"empty", "", "", ""},
 		{"blank lines", "\n\n", "", ""},
 		{"short", "one\ntwo", "one\ntwo", ""},
-		{"last lines", "1\n2\n3\n4\n5\n6\n7\n8", "3\n4\n5\n6\n7\n8", ""},
+		{"last lines", "1\n2\n3\n4\n5\n6\n7\n8", "5\n6\n7\n8", ""},
 		{"ends at the panic", panicLog,
 			"[ 1.0] a\n[ 2.4] Initramfs unpacking failed: invalid magic\n[ 3.0] Kernel panic - not syncing: VFS: Unable to mount root fs",
 			"Kernel panic - not syncing: VFS: Unable to mount root fs"},

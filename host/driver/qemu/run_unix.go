@@ -83,6 +83,8 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	killStale(ctx, d.inst.Dir)
 	d.cleanSockets()
+	// qemu truncates the console log: keep the last boot's (a crash's).
+	os.Rename(d.consolePath(), d.consolePath()+".1")
 	run := &vmRun{done: make(chan struct{}), stderr: &tailBuffer{max: 4096}}
 	if err := d.startHelpers(ctx, run, plan); err != nil {
 		return nil, err
@@ -203,6 +205,7 @@ func (d *Driver) startQEMU(run *vmRun, qemu string, args []string, exitc chan<- 
 			run.closer.Close()
 		}
 		os.Remove(pid)
+		d.cleanSockets() // virtiofsd leaves its sockets behind
 		exitc <- d.exitError(run, werr)
 		close(exitc)
 		close(run.done)
@@ -339,7 +342,7 @@ func (d *Driver) Delete(ctx context.Context) error {
 		return errkind.New(errdefs.ErrFailedPrecondition, "machine %q is running; stop it first", d.inst.Name)
 	}
 	d.cleanSockets()
-	for _, f := range []string{diskFile, diskFile + ".tmp", consoleFile, pidFile} {
+	for _, f := range []string{diskFile, diskFile + ".tmp", consoleFile, consoleFile + ".1", pidFile} {
 		if err := os.Remove(filepath.Join(d.inst.Dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("machine %q: %w", d.inst.Name, err)
 		}
