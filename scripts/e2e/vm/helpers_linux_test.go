@@ -59,12 +59,24 @@ func requireVM(t *testing.T) string {
 	return dir
 }
 
+// binDir holds the berth binary; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // buildBerth builds the berth binary once for the package's tests.
 var buildBerth = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "berth-vm-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/berth")
