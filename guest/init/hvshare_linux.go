@@ -22,28 +22,30 @@ const (
 	// plan9Msize is the 9p message size and the socket buffers (the
 	// size hcsshim uses with HCS's server).
 	plan9Msize = 64 << 10
-	// plan9DialTries bounds the connects per share: hv_sock's connect
-	// times out while the host side is still coming up.
-	plan9DialTries = 10
+	// plan9Wait bounds the connects of all shares together (hv_sock's
+	// connect times out after 2 s while the host side is not there), so
+	// that a missing server delays the engine's start by at most that.
+	plan9Wait = 10 * time.Second
 )
 
 // mountHvShares mounts the berth.sharehv shares; a share that fails is
 // reported and the others are still mounted.
 func mountHvShares(shares []Share) error {
 	var errs []error
+	deadline := time.Now().Add(plan9Wait)
 	for _, s := range shares {
-		if err := mountHvShare(s); err != nil {
+		if err := mountHvShare(s, deadline); err != nil {
 			errs = append(errs, fmt.Errorf("mount Plan 9 share %q on %s: %w", s.Tag, s.Path, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func mountHvShare(s Share) error {
+func mountHvShare(s Share, deadline time.Time) error {
 	if err := os.MkdirAll(s.Path, 0o755); err != nil {
 		return err
 	}
-	fd, err := dialPlan9()
+	fd, err := dialPlan9(deadline)
 	if err != nil {
 		return err
 	}
@@ -59,10 +61,11 @@ func plan9Options(fd int, aname string) string {
 }
 
 // dialPlan9 connects a vsock stream socket to the host's Plan 9 port,
-// retrying a connect that times out or is refused while HCS starts.
-func dialPlan9() (int, error) {
+// retrying a connect that times out or is refused until deadline (one
+// attempt at least).
+func dialPlan9(deadline time.Time) (int, error) {
 	var err error
-	for i := 0; i < plan9DialTries; i++ {
+	for first := true; first || time.Now().Before(deadline); first = false {
 		var fd int
 		fd, err = unix.Socket(unix.AF_VSOCK, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
