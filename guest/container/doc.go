@@ -22,7 +22,8 @@
 // Layout under the runtime's root directory, one directory per container:
 //
 //	<root>/<id>/meta.json       the Config the container was created with
-//	<root>/<id>/state.json      the agent's record (started, finished, restarts)
+//	<root>/<id>/state.json      the agent's record (started, finished, restarts;
+//	                            written from the first start on)
 //	<root>/<id>/config.json     the generated OCI spec (the bundle)
 //	<root>/<id>/rootfs          overlay mount (or a plain dir with no lowers)
 //	<root>/<id>/upper, work     the container's writable layer
@@ -30,4 +31,9 @@
 //	<root>/<id>/<id>-json.log   the json-file log (+ .1, .2 ... rotated)
 //	<root>/<id>/exit.json       the shim's record of the last exit
 //	<root>/<id>/shim.sock       the shim's control socket while it runs
+//	<root>/.trash/              removed containers' dirs, deleted in the background
+//
+// A Container's State is kept in memory (each start, pause, resume and
+// exit of its run passes through the runtime), so listing containers does
+// not ask every shim.
 package container

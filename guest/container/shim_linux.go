@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,17 +110,20 @@ func RunShim(args []string) int {
 	return 0
 }
 
+// readDirLine reads the state dir line the agent sends; the agent sends
+// nothing after it, so it is read in chunks, not byte by byte.
 func readDirLine(f *os.File) (string, error) {
 	var b []byte
-	one := make([]byte, 1)
+	buf := make([]byte, 4096)
 	for len(b) < 4096 {
-		if _, err := f.Read(one); err != nil {
+		n, err := f.Read(buf)
+		b = append(b, buf[:n]...)
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			return string(b[:i]), nil
+		}
+		if err != nil {
 			return "", err
 		}
-		if one[0] == '\n' {
-			return string(b), nil
-		}
-		b = append(b, one[0])
 	}
 	return "", errors.New("state dir too long")
 }

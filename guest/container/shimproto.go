@@ -112,12 +112,17 @@ func shimCall(ctx context.Context, dir string, req shimRequest) (shimResponse, n
 	return resp, conn, nil
 }
 
-// readLine reads one '\n'-terminated line byte by byte so that nothing
-// after it (the raw stream) is consumed.
-func readLine(c net.Conn) ([]byte, error) {
+// maxLine bounds a request or response line of the shim protocol.
+const maxLine = 1 << 20
+
+var errLineTooLong = errors.New("shim: request line too long")
+
+// readLineBytewise reads one '\n'-terminated line byte by byte so that
+// nothing after it (the raw stream) is consumed.
+func readLineBytewise(c net.Conn) ([]byte, error) {
 	var out []byte
 	b := make([]byte, 1)
-	for len(out) < 1<<20 {
+	for len(out) < maxLine {
 		if _, err := c.Read(b); err != nil {
 			return nil, err
 		}
@@ -126,7 +131,7 @@ func readLine(c net.Conn) ([]byte, error) {
 		}
 		out = append(out, b[0])
 	}
-	return nil, errors.New("shim: request line too long")
+	return nil, errLineTooLong
 }
 
 // readRequest reads a request from a connection accepted by the shim.
