@@ -96,7 +96,11 @@ func (pm *portManager) Sync(ctx context.Context, id string) ([]forward.Forward, 
 	if errdefs.IsNotFound(err) {
 		pm.mu.Lock()
 		pm.drop(id)
+		none := len(pm.want) == 0 && len(pm.hostNet) == 0
 		pm.mu.Unlock()
+		if none {
+			return nil, nil // nothing to drop: no need to ask the agent
+		}
 		// Failures here concern other containers, not this sync.
 		if err := pm.Reconcile(ctx); err != nil {
 			log.G(ctx).WithError(err).Warn("port forwards")
