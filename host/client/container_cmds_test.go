@@ -144,7 +144,7 @@ func TestSmallCommands(t *testing.T) {
 	}{
 		{func() (string, int) { return execCmd(t, c.newDiffCommand(), "web") }, "C /etc\nA /etc/x\nD /y\n"},
 		{func() (string, int) { return execCmd(t, c.newTopCommand(), "web", "-ef") }, "UID                 PID                 CMD\nroot                42                  sleep 1000\n"},
-		{func() (string, int) { return execCmd(t, c.newPortCommand(), "web") }, "80/tcp -> :8080\n"},
+		{func() (string, int) { return execCmd(t, c.newPortCommand(), "web") }, "80/tcp -> 127.0.0.1:8080\n"},
 		{func() (string, int) {
 			return execCmd(t, c.newCommitCommand(), "-m", "msg", "-c", "ENV A=1", "web", "me/img:v1")
 		}, "sha256:" + strings.Repeat("0", 63) + "7\n"},

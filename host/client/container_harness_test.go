@@ -1,6 +1,8 @@
 package client
 
 import (
+	"strconv"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -139,22 +141,46 @@ func (h *engineHarness) dispatch(c net.Conn) {
 	}
 }
 
-// serveDaemon answers the machine daemon's control requests with no
-// forwards, recording each as "daemon <op> <container>" among the
-// container calls, so that tests see when the CLI synced.
+// serveDaemon answers the machine daemon's control requests as a daemon
+// that forwards every published port of the running fake containers on
+// 127.0.0.1, recording each request as "daemon <op> <container>" among
+// the container calls, so that tests see when the CLI synced.
 func (h *engineHarness) serveDaemon(c net.Conn) {
 	defer c.Close()
 	dec := json.NewDecoder(c)
+	enc := json.NewEncoder(c)
 	for {
 		var req struct{ Op, Container string }
 		if err := dec.Decode(&req); err != nil {
 			return
 		}
 		h.ctrs.record("daemon " + req.Op + " " + req.Container)
-		if _, err := c.Write([]byte("{\"forwards\":[]}\n")); err != nil {
+		if err := enc.Encode(map[string]any{"forwards": h.ctrs.forwards()}); err != nil {
 			return
 		}
 	}
+}
+
+// forwards are the forwards a daemon would hold for the fake containers,
+// in the daemon's wire form.
+func (f *fakeContainers) forwards() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []map[string]any{}
+	for _, ct := range f.order {
+		if ct.state != "running" {
+			continue
+		}
+		for p, bs := range ct.ports {
+			for _, b := range bs {
+				if hp, err := strconv.ParseUint(b.HostPort, 10, 16); err == nil && hp > 0 {
+					out = append(out, map[string]any{"container": ct.id, "proto": string(p.Proto()),
+						"hostIP": "127.0.0.1", "hostPort": hp, "containerPort": p.Num()})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // stream waits for the data connection reserved as id.
