@@ -1,8 +1,6 @@
 package client
 
 import (
-	"strconv"
-
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
