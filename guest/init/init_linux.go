@@ -42,8 +42,13 @@ func Main() error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGPWR, syscall.SIGUSR2)
 	r := newReaper()
-	if err := mountDataDisk(r, cfg.Disk, cfg.DataDir); err != nil {
+	if err := mountDataDisk(r, cfg.Disk, cfg.DataDir); errors.Is(err, errNoDisk) {
 		logf("warning: %v", err)
+	} else if err != nil {
+		// Running the engine on the memory-backed root would lose every
+		// image and container the user makes at the next power off.
+		logf("fatal: %v; powering off", err)
+		shutdown(&engine{}, cfg)
 	}
 	exe, err := os.Executable()
 	if err != nil {
