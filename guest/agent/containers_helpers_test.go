@@ -3,8 +3,6 @@
 package agent
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -13,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +18,6 @@ import (
 	"github.com/containerd/ttrpc"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	ctypes "github.com/moby/moby/api/types/container"
 	ntypes "github.com/moby/moby/api/types/network"
@@ -31,6 +26,7 @@ import (
 	"github.com/berth-dev/berth/guest/container"
 	"github.com/berth-dev/berth/guest/internal/testenv"
 	"github.com/berth-dev/berth/guest/network"
+	"github.com/berth-dev/berth/internal/testimage"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 )
@@ -200,52 +196,25 @@ func (h *harness) loadImage(ctx context.Context, ref string, extra map[string]st
 
 var applets = []string{"sh", "echo", "cat", "sleep", "ls", "mkdir", "touch", "rm", "seq", "wget", "httpd", "nslookup", "true", "false", "grep", "awk", "nc"}
 
-// busyboxImage builds an image from /bin/busybox; extra are files to add.
+// busyboxImage builds an image from /bin/busybox with the applets, a
+// passwd/group and /www/index.html; extra are files (mode 0644) to add.
 func busyboxImage(t *testing.T, extra map[string]string) v1.Image {
 	t.Helper()
-	b, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, d := range []string{"bin/", "etc/", "tmp/", "www/"} {
-		tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755})
-	}
-	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))})
-	tw.Write(b)
+	files := append(testimage.BusyboxFiles(t), testimage.File{Name: "www/"})
 	for _, a := range applets {
-		tw.WriteHeader(&tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+		if a != "sh" { // BusyboxFiles has it
+			files = append(files, testimage.File{Name: "bin/" + a, Link: "busybox"})
+		}
 	}
 	passwd := "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n"
-	files := map[string]string{"etc/passwd": passwd, "etc/group": "root:x:0:\nnogroup:x:65534:\n", "www/index.html": "hello from web\n"}
+	content := map[string]string{"etc/passwd": passwd, "etc/group": "root:x:0:\nnogroup:x:65534:\n", "www/index.html": "hello from web\n"}
 	for k, v := range extra {
-		files[k] = v
+		content[k] = v
 	}
-	for _, k := range sortedKeys(files) {
-		tw.WriteHeader(&tar.Header{Name: k, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[k]))})
-		tw.Write([]byte(files[k]))
+	for _, k := range sortedKeys(content) {
+		files = append(files, testimage.File{Name: k, Data: []byte(content[k])})
 	}
-	tw.Close()
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"sh"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return testimage.Image(t, nil, nil, testimage.Layer(t, files...))
 }
 
 // createOpts are the parts of docker's create bodies tests set.

@@ -9,19 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ctypes "github.com/moby/moby/api/types/container"
 
+	"github.com/berth-dev/berth/internal/testimage"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
@@ -338,18 +334,8 @@ func TestBuildPull(t *testing.T) {
 	h := env.start(t)
 	defer h.cleanupAll()
 	ctx := context.Background()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer srv.Close()
-	ref := strings.TrimPrefix(srv.URL, "http://") + "/t/base:1"
-	pushImage := func(extra map[string]string) {
-		r, err := name.ParseReference(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(r, busyboxImage(t, extra)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ref := testimage.Registry(t) + "/t/base:1"
+	pushImage := func(extra map[string]string) { testimage.Push(t, ref, busyboxImage(t, extra)) }
 	pushImage(nil)
 	files := map[string]string{"Dockerfile": "FROM " + ref + "\nRUN echo step > /s\n"}
 	out, id := h.mustBuild(ctx, files, &agentv1.BuildRequest{})

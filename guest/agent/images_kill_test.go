@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/berth-dev/berth/guest/internal/testenv"
+	"github.com/berth-dev/berth/internal/testimage"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
@@ -102,7 +103,7 @@ func TestKillDuringPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	push(t, reg+"/big/image:1", img)
+	testimage.Push(t, reg+"/big/image:1", img)
 
 	dir := t.TempDir()
 	data, sock := filepath.Join(dir, "data"), filepath.Join(dir, "agent.sock")

@@ -3,18 +3,14 @@
 package agent_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"io"
-	"log"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,17 +19,11 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/berth-dev/berth/guest/agent"
 	"github.com/berth-dev/berth/guest/internal/testenv"
+	"github.com/berth-dev/berth/internal/testimage"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 )
@@ -106,56 +96,6 @@ func startInProcess(t *testing.T) *client {
 	return connect(t, sock)
 }
 
-func newRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-func busyboxImage(t *testing.T) v1.Image {
-	t.Helper()
-	b, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatalf("needs /bin/busybox (apt-get install busybox-static): %v", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
-	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))})
-	tw.Write(b)
-	tw.WriteHeader(&tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
-	tw.Close()
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-func push(t *testing.T, ref string, img v1.Image) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatalf("push %s: %v", ref, err)
-	}
-}
-
 // pull runs Images.Pull to the end and returns its messages.
 func (c *client) pull(ctx context.Context, ref string) ([]*agentv1.PullProgress, error) {
 	st, err := c.imgCl.Pull(ctx, &agentv1.PullRequest{Ref: ref})
@@ -192,9 +132,9 @@ func (c *client) openData(t *testing.T, ctx context.Context) (string, net.Conn) 
 func TestImagesServiceEndToEnd(t *testing.T) {
 	testenv.RequiresRoot(t)
 	ctx := context.Background()
-	reg := newRegistry(t)
-	img := busyboxImage(t)
-	push(t, reg+"/e2e/busybox:1", img)
+	reg := testimage.Registry(t)
+	img := testimage.BusyboxImage(t, nil)
+	testimage.Push(t, reg+"/e2e/busybox:1", img)
 	wantID, _ := img.ConfigName()
 	c := startInProcess(t)
 
