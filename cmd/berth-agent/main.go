@@ -45,6 +45,7 @@ func main() {
 	flag.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	flag.BoolVar(&opts.StopContainersOnExit, "stop-containers-on-exit", false, "stop running containers when exiting (the VM's engine; set by init)")
 	flag.BoolVar(&opts.AutoTrim, "auto-trim", false, "trim the data disk after deletions and hourly (the VM's engine; set by init)")
+	flag.StringVar(&opts.NetworkID, "network-id", "", "name this engine's default bridge and nftables table berth-`ID` (up to 8 of [a-z0-9]) so that several engines share a host")
 	flag.Var(&insecure, "insecure-registry", "registry that may be reached over plain HTTP (repeatable)")
 	flag.Parse()
 	opts.InsecureRegistries = insecure
@@ -52,6 +53,10 @@ func main() {
 
 	if err := log.SetLevel(logLevel); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-agent: bad --log-level %q: %v\n", logLevel, err)
+		os.Exit(2)
+	}
+	if !validNetworkID(opts.NetworkID) {
+		fmt.Fprintf(os.Stderr, "berth-agent: bad --network-id %q: use 1 to 8 lowercase letters or digits\n", opts.NetworkID)
 		os.Exit(2)
 	}
 	if socket == "" && vsockPort == 0 {
@@ -64,4 +69,18 @@ func main() {
 		fmt.Fprintf(os.Stderr, "berth-agent: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// validNetworkID accepts "" or 1 to 8 of [a-z0-9] (an interface name is at
+// most 15 bytes: "berth-" + 8 fits).
+func validNetworkID(id string) bool {
+	if len(id) > 8 {
+		return false
+	}
+	for _, c := range id {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

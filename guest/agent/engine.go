@@ -284,6 +284,9 @@ var engineHooks struct {
 // openEngine starts the network manager and the container engine.
 func (s *Server) openEngine(ctx context.Context) error {
 	nopts := network.Options{DB: s.db, StateDir: filepath.Join(s.opts.DataDir, "network")}
+	if id := s.opts.NetworkID; id != "" {
+		nopts.DefaultBridge, nopts.Table = "berth-"+id, "berth-"+id
+	}
 	if engineHooks.network != nil {
 		engineHooks.network(&nopts)
 	}

@@ -49,6 +49,11 @@ type Options struct {
 	// be that init (berth-agent is: guest/dockerinit). Empty: --init fails
 	// with a clear error.
 	InitPath string
+	// NetworkID, when set, gives this engine a default bridge and an
+	// nftables table of its own ("berth-<id>") instead of berth0 and
+	// "berth", so that several engines can share one network namespace
+	// (native machines on one host). A VM's only engine leaves it empty.
+	NetworkID string
 }
 
 // Server is the agent: the engine state and the ttrpc services over it.

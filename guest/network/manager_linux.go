@@ -73,6 +73,9 @@ func New(ctx context.Context, opts Options) (*Manager, error) {
 }
 
 func setDefaults(o *Options) {
+	if o.Table == "" {
+		o.Table = TableName
+	}
 	if o.DefaultBridge == "" {
 		o.DefaultBridge = DefaultBridgeName
 	}

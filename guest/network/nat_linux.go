@@ -10,7 +10,8 @@ import (
 	"github.com/google/nftables/userdata"
 )
 
-// TableName is the nftables table (family ip) holding all of berth's rules.
+// TableName is the default nftables table (family ip) holding berth's rules
+// (Options.Table).
 const TableName = "berth"
 
 // syncNAT replaces the table with one built from the current networks, in a
@@ -32,7 +33,7 @@ func (m *Manager) syncNAT() error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
-	t := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+	t := &nftables.Table{Name: m.opts.Table, Family: nftables.TableFamilyIPv4}
 	// add + delete + add: the delete never fails, and the whole batch
 	// applies at once, so there is no moment without rules.
 	c.AddTable(t)
@@ -52,7 +53,7 @@ func (m *Manager) syncNAT() error {
 	addForwardChain(c, t, set, nets)
 	addNATChain(c, t, nets)
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: write table %s: %w (the kernel needs nf_tables, nft_chain_nat, nft_masq and nft_ct)", TableName, err)
+		return fmt.Errorf("nftables: write table %s: %w (the kernel needs nf_tables, nft_chain_nat, nft_masq and nft_ct)", m.opts.Table, err)
 	}
 	return nil
 }

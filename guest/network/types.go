@@ -45,6 +45,10 @@ type Options struct {
 	// DefaultBridge is the Linux bridge of the "bridge" network
 	// (default DefaultBridgeName).
 	DefaultBridge string
+	// Table is the nftables table (family ip) of this Manager's rules
+	// (default TableName). Engines sharing one network namespace (native
+	// machines on one host) need one table each: every sync rewrites it.
+	Table string
 	// DefaultSubnet is the subnet of the "bridge" network when it is first
 	// created. Empty: the first of AddressPools free on this host
 	// (172.17.0.0/16 unless a route or address overlaps it).

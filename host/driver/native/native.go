@@ -6,6 +6,8 @@ package native
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"path/filepath"
 
@@ -50,6 +52,15 @@ func (d *Driver) Features() driver.Features { return features }
 
 // SocketPath is where the agent of inst listens.
 func SocketPath(inst driver.Instance) string { return filepath.Join(inst.Dir, agentSocket) }
+
+// NetworkID is the agent's --network-id for the machine kept in dir: 8 hex
+// digits of its path's SHA-256, so that the default bridge (berth-<id>) and
+// the nftables table of one native machine never collide with another's on
+// the same host.
+func NetworkID(dir string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(dir)))
+	return hex.EncodeToString(sum[:4])
+}
 
 // DialAgent connects to the agent's unix socket.
 func (d *Driver) DialAgent(ctx context.Context) (net.Conn, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,6 +121,9 @@ func (d *Driver) args() []string {
 		"--data-dir", filepath.Join(d.inst.Dir, dataDir),
 		"--socket", SocketPath(d.inst),
 		"--name", d.inst.Name,
+		// Native machines share the host's network namespace: each gets a
+		// bridge and an nftables table of its own.
+		"--network-id", NetworkID(d.inst.Dir),
 	}
 	for _, r := range d.inst.InsecureRegistries {
 		a = append(a, "--insecure-registry", r)
@@ -158,6 +163,9 @@ func (d *Driver) Delete(ctx context.Context) error {
 		return errkind.New(errdefs.ErrFailedPrecondition, "agent of machine %q is running; stop it first", d.inst.Name)
 	}
 	var errs []error
+	if err := removeHostNetwork(NetworkID(d.inst.Dir)); err != nil {
+		errs = append(errs, err)
+	}
 	for _, p := range []string{filepath.Join(d.inst.Dir, dataDir), SocketPath(d.inst), filepath.Join(d.inst.Dir, agentPID)} {
 		if err := os.RemoveAll(p); err != nil {
 			errs = append(errs, err)
@@ -238,4 +246,28 @@ func containsPair(args []string, k, v string) bool {
 		}
 	}
 	return false
+}
+
+// removeHostNetwork deletes what the machine's agent made in the host's
+// network namespace under its network id: the default bridge and the
+// nftables table (both "berth-<id>"). Either may be absent.
+func removeHostNetwork(id string) error {
+	name := "berth-" + id
+	var errs []error
+	if l, err := netlink.LinkByName(name); err == nil {
+		if err := netlink.LinkDel(l); err != nil {
+			errs = append(errs, fmt.Errorf("delete bridge %s: %w", name, err))
+		}
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("nftables: %w", err))...)
+	}
+	if _, err := c.ListTableOfFamily(name, nftables.TableFamilyIPv4); err == nil {
+		c.DelTable(&nftables.Table{Name: name, Family: nftables.TableFamilyIPv4})
+		if err := c.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("delete nftables table %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }

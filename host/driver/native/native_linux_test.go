@@ -3,6 +3,9 @@ package native
 import (
 	"context"
 	"fmt"
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,9 +66,22 @@ func TestDriverSuite(t *testing.T) {
 func TestAgentArgs(t *testing.T) {
 	d := &Driver{inst: driver.Instance{Name: "m1", Dir: "/x/m1", InsecureRegistries: []string{"r1:5000", "r2"}}}
 	got := strings.Join(d.args(), " ")
-	want := "--data-dir /x/m1/data --socket /x/m1/agent.sock --name m1 --insecure-registry r1:5000 --insecure-registry r2"
+	want := "--data-dir /x/m1/data --socket /x/m1/agent.sock --name m1 --network-id " + NetworkID("/x/m1") + " --insecure-registry r1:5000 --insecure-registry r2"
 	if got != want {
 		t.Errorf("args = %q\nwant  %q", got, want)
+	}
+}
+
+// TestNetworkID: every machine dir gets its own short id, usable in an
+// interface name (berth-<id> is at most 15 bytes), the same for the same
+// dir however it is spelled.
+func TestNetworkID(t *testing.T) {
+	a, b := NetworkID("/home/u/.local/share/berth/machines/default"), NetworkID("/tmp/x/machines/default")
+	if a == b || len(a) != 8 || len("berth-"+a) > 15 {
+		t.Errorf("NetworkID: %q and %q", a, b)
+	}
+	if NetworkID("/tmp/x/machines/default/") != b {
+		t.Error("NetworkID depends on a trailing slash")
 	}
 }
 
@@ -126,4 +142,74 @@ func TestNotRootRefused(t *testing.T) {
 	if _, err := d.Start(context.Background()); !errdefs.IsFailedPrecondition(err) {
 		t.Fatalf("Start as non-root = %v, want the needs-root error", err)
 	}
+}
+
+// TestMachinesHaveTheirOwnNetwork: two native machines on one host get a
+// default bridge and an nftables table each (berth-<id>), and Delete
+// removes them.
+func TestMachinesHaveTheirOwnNetwork(t *testing.T) {
+	testenv.RequiresRoot(t)
+	if !strings.HasPrefix(agentNote, "real") {
+		t.Skipf("needs the real berth-agent, have %s", agentNote)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var ds []*Driver
+	for _, name := range []string{"n1", "n2"} {
+		d := &Driver{inst: driver.Instance{Name: name, Dir: t.TempDir(), Log: testLog{t}}}
+		if _, err := d.Start(ctx); err != nil {
+			t.Fatalf("Start %s: %v", name, err)
+		}
+		t.Cleanup(func() { d.Stop(context.Background()); d.Delete(context.Background()) })
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		name := "berth-" + NetworkID(d.inst.Dir)
+		deadline := time.Now().Add(time.Minute)
+		for !hostHas(name) {
+			if time.Now().After(deadline) {
+				t.Fatalf("machine %s: no bridge and nftables table %s", d.inst.Name, name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var subnets []*net.IPNet
+	for _, d := range ds {
+		l, _ := netlink.LinkByName("berth-" + NetworkID(d.inst.Dir))
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		if err != nil || len(addrs) == 0 {
+			t.Fatalf("bridge of %s has no address: %v", d.inst.Name, err)
+		}
+		subnets = append(subnets, addrs[0].IPNet)
+	}
+	if subnets[0].Contains(subnets[1].IP) || subnets[1].Contains(subnets[0].IP) {
+		t.Errorf("the machines' bridges overlap: %v and %v", subnets[0], subnets[1])
+	}
+	for _, d := range ds {
+		if err := d.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Delete(ctx); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if name := "berth-" + NetworkID(d.inst.Dir); hostLink(name) || hostTable(name) {
+			t.Errorf("Delete left %s behind (link %v, table %v)", name, hostLink(name), hostTable(name))
+		}
+	}
+}
+
+func hostHas(name string) bool { return hostLink(name) && hostTable(name) }
+
+func hostLink(name string) bool {
+	_, err := netlink.LinkByName(name)
+	return err == nil
+}
+
+func hostTable(name string) bool {
+	c, err := nftables.New()
+	if err != nil {
+		return false
+	}
+	_, err = c.ListTableOfFamily(name, nftables.TableFamilyIPv4)
+	return err == nil
 }
