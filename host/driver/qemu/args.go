@@ -90,6 +90,12 @@ func Binary(goarch string) (string, error) {
 	return "", errkind.New(errdefs.ErrNotImplemented, "the qemu driver does not run %s guests; it runs amd64 and arm64", goarch)
 }
 
+// balloonDevice is the memory balloon (driver.MemoryBalloon): the guest
+// takes memory back from it on its own when it runs out (deflate-on-oom)
+// and reports freed pages so that qemu returns them to the host
+// (free-page-reporting; the guest's virtio_balloon module).
+const balloonDevice = "virtio-balloon-pci,id=balloon0,deflate-on-oom=on,free-page-reporting=on"
+
 // BuildPlan returns the qemu command line for in. It is pure: same input,
 // same plan; it creates nothing.
 func BuildPlan(in Input) (Plan, error) {
@@ -134,6 +140,7 @@ func BuildPlan(in Input) (Plan, error) {
 		"-netdev", "user,id=n0",
 		"-device", "virtio-net-pci,netdev=n0,romfile=",
 		"-device", "virtio-rng-pci",
+		"-device", balloonDevice,
 		"-serial", "file:"+filepath.Join(in.Dir, consoleFile),
 		"-qmp", fmt.Sprintf("unix:%s,server=on,wait=off", filepath.Join(in.Dir, qmpSocket)),
 	)

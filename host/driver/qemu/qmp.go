@@ -9,13 +9,26 @@ import (
 	"time"
 )
 
+// qmpRequest is one QMP command; Arguments is left out when nil.
+type qmpRequest struct {
+	Execute   string `json:"execute"`
+	Arguments any    `json:"arguments,omitempty"`
+}
+
 // qmpCommand connects to the QMP socket at path, negotiates capabilities
 // and runs one command without arguments ("quit", "system_powerdown").
 func qmpCommand(ctx context.Context, path, cmd string) error {
+	_, err := qmpExecute(ctx, path, qmpRequest{Execute: cmd})
+	return err
+}
+
+// qmpExecute connects to the QMP socket at path, negotiates capabilities,
+// runs req and returns its "return" value.
+func qmpExecute(ctx context.Context, path string, req qmpRequest) (json.RawMessage, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		return fmt.Errorf("qmp: %w", err)
+		return nil, fmt.Errorf("qmp: %w", err)
 	}
 	defer c.Close()
 	deadline := time.Now().Add(5 * time.Second)
@@ -25,17 +38,18 @@ func qmpCommand(ctx context.Context, path, cmd string) error {
 	c.SetDeadline(deadline)
 	r := bufio.NewReader(c)
 	if _, err := qmpRead(r); err != nil { // greeting
-		return err
+		return nil, fmt.Errorf("qmp greeting: %w", err)
 	}
-	for _, ex := range []string{"qmp_capabilities", cmd} {
-		if err := json.NewEncoder(c).Encode(map[string]string{"execute": ex}); err != nil {
-			return fmt.Errorf("qmp %s: %w", ex, err)
+	var ret json.RawMessage
+	for _, q := range []qmpRequest{{Execute: "qmp_capabilities"}, req} {
+		if err := json.NewEncoder(c).Encode(q); err != nil {
+			return nil, fmt.Errorf("qmp %s: %w", q.Execute, err)
 		}
-		if err := qmpReturn(r, ex); err != nil {
-			return err
+		if ret, err = qmpReturn(r, q.Execute); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return ret, nil
 }
 
 // qmpMessage is a QMP reply, greeting or event.
@@ -48,18 +62,19 @@ type qmpMessage struct {
 	Event string `json:"event"`
 }
 
-// qmpReturn reads until the reply to ex, skipping events.
-func qmpReturn(r *bufio.Reader, ex string) error {
+// qmpReturn reads until the reply to ex, skipping events, and returns
+// its "return" value.
+func qmpReturn(r *bufio.Reader, ex string) (json.RawMessage, error) {
 	for {
 		m, err := qmpRead(r)
 		if err != nil {
-			return fmt.Errorf("qmp %s: %w", ex, err)
+			return nil, fmt.Errorf("qmp %s: %w", ex, err)
 		}
 		switch {
 		case m.Error != nil:
-			return fmt.Errorf("qmp %s: %s: %s", ex, m.Error.Class, m.Error.Desc)
+			return nil, fmt.Errorf("qmp %s: %s: %s", ex, m.Error.Class, m.Error.Desc)
 		case m.Return != nil:
-			return nil
+			return m.Return, nil
 		}
 	}
 }
