@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -24,8 +23,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/internal/testimage"
 )
 
 // udpEcho is a tiny UDP echo server for the forward image (busybox's nc
@@ -59,64 +58,11 @@ const indexHTML = "hello through the forward\n"
 // EXPOSE 80/tcp 9999/udp.
 func forwardImage(t *testing.T) v1.Image {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(udpEcho), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-o", "udpecho", "main.go")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build udpecho: %v\n%s", err, out)
-	}
-	echo, err := os.ReadFile(filepath.Join(dir, "udpecho"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	files := []struct {
-		name string
-		mode int64
-		data []byte
-	}{
-		{"udpecho", 0o755, echo},
-		{"www/index.html", 0o644, []byte(indexHTML)},
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: "www/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Unix(1700000000, 0)}); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		h := &tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(1700000000, 0)}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(busyboxImage(t), layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Config.ExposedPorts = map[string]struct{}{"80/tcp": {}, "9999/udp": {}}
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	layer := testimage.Layer(t, testimage.File{Name: "www/"}, testimage.GoProgram(t, "udpecho", udpEcho),
+		testimage.File{Name: "www/index.html", Data: []byte(indexHTML)})
+	return testimage.Image(t, busyboxImage(t), func(cf *v1.ConfigFile) {
+		cf.Config.ExposedPorts = map[string]struct{}{"80/tcp": {}, "9999/udp": {}}
+	}, layer)
 }
 
 // TestForward publishes container ports on 127.0.0.1 through the machine
