@@ -23,14 +23,25 @@ func TestRunInteractiveTTY(t *testing.T) {
 	requireBerth(t)
 	img := serveImage(t, busyboxImage(t))
 	berthOK(t, "pull", "-q", img.ref)
+	interactiveTTY(t, "the container", unix.Winsize{Row: 40, Col: 160}, unix.Winsize{Row: 50, Col: 100}, 7,
+		"run", "-it", "--rm", img.ref, "sh")
+}
 
-	ptm, pts := openPTY(t, 40, 160)
+// interactiveTTY runs berth args (an interactive shell) on a
+// pseudo-terminal of size start and checks what every such session does:
+// the shell (who, in messages) sees a terminal of that size, the terminal
+// is in raw mode while berth runs, a resize to resize reaches the shell,
+// `exit code` typed in comes back as berth's exit code, and the terminal
+// leaves raw mode afterwards.
+func interactiveTTY(t *testing.T, who string, start, resize unix.Winsize, code int, args ...string) {
+	t.Helper()
+	ptm, pts := openPTY(t, start.Row, start.Col)
 	scr := &screen{}
 	go scr.copyFrom(ptm)
 
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, berthBin, "run", "-it", "--rm", img.ref, "sh")
+	cmd := exec.CommandContext(ctx, berthBin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
@@ -38,54 +49,53 @@ func TestRunInteractiveTTY(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-
-	type_ := func(s string) {
+	typeIn := func(s string) {
 		if _, err := ptm.Write([]byte(s)); err != nil {
 			t.Fatalf("type %q: %v", s, err)
 		}
 	}
-	type_("stty size; echo mark-$((20+1))\r")
-	scr.waitFor(t, "mark-21")
-	if !strings.Contains(scr.String(), "40 160") {
-		t.Errorf("the container did not see the terminal's 40x160 size:\n%q", scr.String())
+	typeIn("test -t 0 && stty size; echo mark-$((40+2))\r")
+	scr.waitFor(t, "mark-42")
+	if want := fmt.Sprintf("%d %d", start.Row, start.Col); !strings.Contains(scr.String(), want) {
+		t.Errorf("%s did not see the terminal's %dx%d size:\n%q", who, start.Row, start.Col, scr.String())
 	}
-	tio, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
+	if lflag(t, pts)&(unix.ICANON|unix.ECHO) != 0 {
+		t.Errorf("terminal not in raw mode while berth %s runs: lflag %#x", args[0], lflag(t, pts))
 	}
-	if tio.Lflag&(unix.ICANON|unix.ECHO) != 0 {
-		t.Errorf("terminal not in raw mode while attached: lflag %#x", tio.Lflag)
-	}
-
-	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 100}); err != nil {
+	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &resize); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; !strings.Contains(scr.String(), "50 100"); i++ {
+	for i := 0; !strings.Contains(scr.String(), fmt.Sprintf("%d %d", resize.Row, resize.Col)); i++ {
 		if time.Now().After(deadline) {
-			t.Fatalf("the resize to 50x100 never reached the container:\n%q", scr.String())
+			t.Fatalf("the resize to %dx%d never reached %s:\n%q", resize.Row, resize.Col, who, scr.String())
 		}
-		type_(fmt.Sprintf("stty size; echo again-$((%d+1))\r", i))
+		typeIn(fmt.Sprintf("stty size; echo again-$((%d+1))\r", i))
 		scr.waitFor(t, fmt.Sprintf("again-%d", i+1))
 	}
-
-	type_("exit 7\r")
+	typeIn(fmt.Sprintf("exit %d\r", code))
 	select {
 	case err := <-done:
 		ee, ok := err.(*exec.ExitError) //nolint:errorlint // Wait returns it unwrapped
-		if !ok || ee.ExitCode() != 7 {
-			t.Errorf("berth run -it exit: %v, want exit status 7", err)
+		if !ok || ee.ExitCode() != code {
+			t.Errorf("berth %s exit: %v, want exit status %d", strings.Join(args, " "), err, code)
 		}
 	case <-ctx.Done():
-		t.Fatalf("berth run -it did not end after exit 7:\n%q", scr.String())
+		t.Fatalf("berth %s did not end after exit %d:\n%q", strings.Join(args, " "), code, scr.String())
 	}
-	tio, err = unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
+	if lflag(t, pts)&unix.ICANON == 0 {
+		t.Errorf("terminal left in raw mode after berth exited: lflag %#x", lflag(t, pts))
+	}
+}
+
+// lflag is the local-mode flags of the terminal f.
+func lflag(t *testing.T, f *os.File) uint32 {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tio.Lflag&unix.ICANON == 0 {
-		t.Errorf("terminal left in raw mode after berth exited: lflag %#x", tio.Lflag)
-	}
+	return tio.Lflag
 }
 
 // openPTY opens a pseudo-terminal pair of the given size; both ends are

@@ -1,13 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,63 +56,5 @@ func TestMachineShell(t *testing.T) {
 func TestMachineShellTTY(t *testing.T) {
 	requireBerth(t)
 	berthOK(t, "machine", "shell", "--", "true") // start the machine first
-	ptm, pts := openPTY(t, 30, 120)
-	scr := &screen{}
-	go scr.copyFrom(ptm)
-
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, berthBin, "machine", "shell")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	typeIn := func(s string) {
-		if _, err := ptm.Write([]byte(s)); err != nil {
-			t.Fatalf("type %q: %v", s, err)
-		}
-	}
-	typeIn("test -t 0 && stty size; echo mark-$((40+2))\r")
-	scr.waitFor(t, "mark-42")
-	if !strings.Contains(scr.String(), "30 120") {
-		t.Errorf("the shell did not see a 30x120 terminal:\n%q", scr.String())
-	}
-	tio, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tio.Lflag&(unix.ICANON|unix.ECHO) != 0 {
-		t.Errorf("terminal not in raw mode during the shell: lflag %#x", tio.Lflag)
-	}
-	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 44, Col: 99}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; !strings.Contains(scr.String(), "44 99"); i++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("the resize to 44x99 never reached the shell:\n%q", scr.String())
-		}
-		typeIn(fmt.Sprintf("stty size; echo again-$((%d+1))\r", i))
-		scr.waitFor(t, fmt.Sprintf("again-%d", i+1))
-	}
-	typeIn("exit 6\r")
-	select {
-	case err := <-done:
-		ee, ok := err.(*exec.ExitError) //nolint:errorlint // Wait returns it unwrapped
-		if !ok || ee.ExitCode() != 6 {
-			t.Errorf("berth machine shell exit: %v, want exit status 6", err)
-		}
-	case <-ctx.Done():
-		t.Fatalf("berth machine shell did not end after exit 6:\n%q", scr.String())
-	}
-	tio, err = unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tio.Lflag&unix.ICANON == 0 {
-		t.Errorf("terminal left in raw mode after the shell: lflag %#x", tio.Lflag)
-	}
+	interactiveTTY(t, "the shell", unix.Winsize{Row: 30, Col: 120}, unix.Winsize{Row: 44, Col: 99}, 6, "machine", "shell")
 }
