@@ -5,19 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 )
 
 // TestParseCmdlineDrivers covers the parameters of the hcs driver
 // (berth.sharehv, berth.dial) and of the vz driver's Rosetta share.
 func TestParseCmdlineDrivers(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		check   func(Config) bool
-		wantErr string
-	}{
+	tests := []cmdlineCase{
 		{"none", "console=ttyS0", func(c Config) bool {
 			return len(c.HvShares) == 0 && !c.DialHost && c.Rosetta == ""
 		}, ""},
@@ -35,23 +29,7 @@ func TestParseCmdlineDrivers(t *testing.T) {
 		{"empty rosetta tag", "berth.rosetta=", nil, "Rosetta"},
 		{"rosetta tag with comma", "berth.rosetta=a,b", nil, "Rosetta"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := ParseCmdline(tc.in)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tc.check(c) {
-				t.Fatalf("config = %+v", c)
-			}
-		})
-	}
+	runCmdlineCases(t, tests)
 }
 
 // TestParseHCSCmdlines parses the kernel command lines of the hcs driver's

@@ -9,12 +9,7 @@ import (
 )
 
 func TestParseCmdline(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		check   func(Config) bool
-		wantErr string
-	}{
+	tests := []cmdlineCase{
 		{"defaults", "console=ttyS0 quiet", func(c Config) bool {
 			return c.Port == 1024 && c.Disk == "/dev/vda" && c.Hostname == "berth" && c.DataDir == "/var/lib/berth" && c.Static == nil
 		}, ""},
@@ -41,6 +36,20 @@ func TestParseCmdline(t *testing.T) {
 		{"bad port", "berth.port=0", nil, "port"},
 		{"relative datadir", "berth.datadir=data", nil, "absolute"},
 	}
+	runCmdlineCases(t, tests)
+}
+
+// cmdlineCase is a kernel command line and what ParseCmdline must make
+// of it: a config check passes, or an error mentions wantErr.
+type cmdlineCase struct {
+	name    string
+	in      string
+	check   func(Config) bool
+	wantErr string
+}
+
+func runCmdlineCases(t *testing.T, tests []cmdlineCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := ParseCmdline(tc.in)
