@@ -3,7 +3,6 @@ package machine
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -36,22 +35,7 @@ func (f *fakeContainers) List(ctx context.Context, req *agentv1.ListContainersRe
 
 func serveContainers(t *testing.T, f *fakeContainers) func(context.Context) (net.Conn, error) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ttrpc.NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentv1.RegisterTTRPCContainersService(srv, f)
-	go srv.Serve(context.Background(), headerListener{l})
-	t.Cleanup(func() { srv.Close() })
-	return func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}
+	return serveAgent(t, func(srv *ttrpc.Server) { agentv1.RegisterTTRPCContainersService(srv, f) })
 }
 
 // TestAnyRunning asks a fake agent whether containers run (only the

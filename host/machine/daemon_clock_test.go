@@ -80,6 +80,13 @@ func (l headerListener) Accept() (net.Conn, error) {
 // serveFake serves f on a unix socket and returns a dialer for it.
 func serveFake(t *testing.T, f *fakeSystem) func(context.Context) (net.Conn, error) {
 	t.Helper()
+	return serveAgent(t, func(srv *ttrpc.Server) { agentv1.RegisterTTRPCSystemService(srv, f) })
+}
+
+// serveAgent serves the fake agent services register adds on a unix
+// socket until the test ends and returns a dialer for it.
+func serveAgent(t *testing.T, register func(*ttrpc.Server)) func(context.Context) (net.Conn, error) {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
@@ -89,7 +96,7 @@ func serveFake(t *testing.T, f *fakeSystem) func(context.Context) (net.Conn, err
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentv1.RegisterTTRPCSystemService(srv, f)
+	register(srv)
 	go srv.Serve(context.Background(), headerListener{l})
 	t.Cleanup(func() { srv.Close() })
 	return func(ctx context.Context) (net.Conn, error) {
