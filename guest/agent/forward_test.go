@@ -43,28 +43,14 @@ func forwardServer(t *testing.T, r ForwardResolver) (dial func(id string) *net.U
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				h, err := stream.Read(c)
-				if err != nil || h.Kind != stream.KindForward {
-					c.Close()
-					return
-				}
-				ServeForward(context.Background(), r, h.ID, c)
-			}()
+	serveConns(t, ln, func(c net.Conn) {
+		h, err := stream.Read(c)
+		if err != nil || h.Kind != stream.KindForward {
+			c.Close()
+			return
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+		ServeForward(context.Background(), r, h.ID, c)
+	})
 	return func(id string) *net.UnixConn {
 		t.Helper()
 		c, err := net.Dial("unix", sock)
@@ -79,6 +65,25 @@ func forwardServer(t *testing.T, r ForwardResolver) (dial func(id string) *net.U
 	}
 }
 
+// serveConns runs handle for each connection ln accepts, each on its own
+// goroutine; at the end of the test it closes ln and waits for them.
+func serveConns(t *testing.T, ln net.Listener, handle func(net.Conn)) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); handle(c) }()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+}
+
 // tcpServer runs handle for each connection on 127.0.0.1 and returns the port.
 func tcpServer(t *testing.T, handle func(*net.TCPConn)) uint16 {
 	t.Helper()
@@ -86,20 +91,7 @@ func tcpServer(t *testing.T, handle func(*net.TCPConn)) uint16 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.AcceptTCP()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); defer c.Close(); handle(c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	serveConns(t, ln, func(c net.Conn) { defer c.Close(); handle(c.(*net.TCPConn)) })
 	return uint16(ln.Addr().(*net.TCPAddr).Port)
 }
 
