@@ -1,9 +1,7 @@
 package qemu
 
 import (
-	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -14,12 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-
 	"github.com/berth-dev/berth/host/internal/testbin"
+	"github.com/berth-dev/berth/internal/testimage"
 )
 
 // inotifyWatch is a tiny inotify watcher for the test image (Debian's
@@ -80,49 +74,8 @@ func main() {
 // a docker-archive tarball tagged ref.
 func watchImageTarball(t *testing.T, ref string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(inotifyWatch), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "build", "-o", "watch", "main.go")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GO111MODULE=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the watcher: %v\n%s", err, out)
-	}
-	bin, err := os.ReadFile(filepath.Join(dir, "watch"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	h := &tar.Header{Name: "watch", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin)), ModTime: time.Unix(1700000000, 0)}
-	if err := tw.WriteHeader(h); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(bin); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "image.tar")
-	if err := tarball.WriteToFile(out, tag, img); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	layer := testimage.Layer(t, testimage.GoProgram(t, "watch", inotifyWatch))
+	return testimage.WriteArchive(t, ref, testimage.Image(t, nil, nil, layer))
 }
 
 // TestVMShellAndFileEvents boots one qemu machine and checks what only a
