@@ -122,6 +122,7 @@ func (c *Container) specInput() SpecInput {
 		EtcHosts: filepath.Join(c.dir, "hosts"), EtcHostname: filepath.Join(c.dir, "hostname"),
 		EtcResolvConf: filepath.Join(c.dir, "resolv.conf"),
 		HardLimits:    currentHardLimits(), InitPath: c.rt.o.initPath, HostHostname: host,
+		PrivateCgroupNS: cgroupV2(),
 	}
 }
 

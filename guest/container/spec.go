@@ -31,6 +31,10 @@ type SpecInput struct {
 	InitPath string
 	// HostHostname is used as hostname with NetworkHost.
 	HostHostname string
+	// PrivateCgroupNS gives the container its own cgroup namespace
+	// (docker's default on a cgroup v2 host, cgroupns=private), so that its
+	// /sys/fs/cgroup is its own cgroup: memory.max, cpu.max, pids.max.
+	PrivateCgroupNS bool
 }
 
 // initPathInContainer is where the init binary is bind-mounted (docker's).

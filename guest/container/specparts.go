@@ -27,6 +27,9 @@ func setLinux(s *specs.Spec, in SpecInput) error {
 		},
 		Resources: &specs.LinuxResources{Devices: defaultDeviceRules(c.Privileged)},
 	}
+	if in.PrivateCgroupNS {
+		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
 	switch c.Network.Mode {
 	case "", NetworkNone:
 		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
