@@ -10,15 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/berth-dev/berth/host/machine"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
@@ -30,9 +27,7 @@ import (
 // starting with a stream header as the agent's do; data streams are
 // handed to the fake services by id.
 type engineHarness struct {
-	mu      sync.Mutex
-	streams map[string]chan net.Conn
-	next    int
+	*dataStreams
 	ttrpcCh chan net.Conn
 	done    chan struct{}
 
@@ -56,7 +51,7 @@ func newEngineCLI(t *testing.T, in string) (*cli, *engineHarness, *bytes.Buffer,
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	h := &engineHarness{streams: map[string]chan net.Conn{}, ttrpcCh: make(chan net.Conn), done: make(chan struct{})}
+	h := &engineHarness{dataStreams: newDataStreams(), ttrpcCh: make(chan net.Conn), done: make(chan struct{})}
 	h.ctrs = &fakeContainers{h: h, byRef: map[string]*fakeCtr{}}
 	h.imgs = &fakeImageStore{present: map[string]bool{}}
 	h.vols = &fakeVolumes{}
@@ -65,7 +60,7 @@ func newEngineCLI(t *testing.T, in string) (*cli, *engineHarness, *bytes.Buffer,
 	if err != nil {
 		t.Fatalf("ttrpc server: %v", err)
 	}
-	agentv1.RegisterTTRPCSystemService(srv, &harnessSystem{h: h})
+	agentv1.RegisterTTRPCSystemService(srv, h.dataStreams)
 	agentv1.RegisterTTRPCImagesService(srv, h.imgs)
 	agentv1.RegisterTTRPCContainersService(srv, h.ctrs)
 	agentv1.RegisterTTRPCVolumesService(srv, h.vols)
@@ -125,14 +120,7 @@ func (h *engineHarness) dispatch(c net.Conn) {
 			c.Close()
 		}
 	case stream.KindData:
-		h.mu.Lock()
-		ch := h.streams[hd.ID]
-		h.mu.Unlock()
-		if ch == nil {
-			c.Close()
-			return
-		}
-		ch <- c
+		h.deliver(hd.ID, c)
 	case stream.KindDaemon:
 		go h.serveDaemon(c)
 	default:
@@ -182,22 +170,6 @@ func (f *fakeContainers) forwards() []map[string]any {
 	return out
 }
 
-// stream waits for the data connection reserved as id.
-func (h *engineHarness) stream(ctx context.Context, id string) (net.Conn, error) {
-	h.mu.Lock()
-	ch := h.streams[id]
-	h.mu.Unlock()
-	if ch == nil {
-		return nil, errgrpc.ToGRPC(fmt.Errorf("data stream %q: %w", id, errdefs.ErrNotFound))
-	}
-	select {
-	case c := <-ch:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
 type queueListener struct {
 	h    *engineHarness
 	addr net.Addr
@@ -213,20 +185,6 @@ func (l *queueListener) Accept() (net.Conn, error) {
 }
 func (l *queueListener) Close() error   { return nil }
 func (l *queueListener) Addr() net.Addr { return l.addr }
-
-type harnessSystem struct {
-	agentv1.TTRPCSystemService // nil: only OpenStream is served
-	h                          *engineHarness
-}
-
-func (s *harnessSystem) OpenStream(ctx context.Context, _ *emptypb.Empty) (*agentv1.OpenStreamResponse, error) {
-	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
-	s.h.next++
-	id := fmt.Sprintf("s%d", s.h.next)
-	s.h.streams[id] = make(chan net.Conn, 1)
-	return &agentv1.OpenStreamResponse{Id: id}, nil
-}
 
 // execCmd runs cmd under a root named "berth", the way Execute does, and
 // returns what was printed for the error and the exit code.

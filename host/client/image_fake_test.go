@@ -13,7 +13,6 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
-	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/berth-dev/berth/host/machine"
@@ -25,26 +24,23 @@ import (
 // streams) over real ttrpc connections, each starting with a stream
 // header, as the agent does.
 type fakeAgent struct {
+	*dataStreams
 	images *fakeImages
-
-	mu      sync.Mutex
-	streams map[string]chan net.Conn
-	next    int
-	conns   chan net.Conn // ttrpc connections for the server
+	conns  chan net.Conn // ttrpc connections for the server
 }
 
 // newTestCLI returns a cli whose agent is a fake, with stdout and stderr
 // captured.
 func newTestCLI(t *testing.T, images *fakeImages) (*cli, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
-	f := &fakeAgent{images: images, streams: map[string]chan net.Conn{}, conns: make(chan net.Conn)}
+	f := &fakeAgent{dataStreams: newDataStreams(), images: images, conns: make(chan net.Conn)}
 	images.agent = f
 	srv, err := ttrpc.NewServer()
 	if err != nil {
 		t.Fatalf("ttrpc server: %v", err)
 	}
 	agentv1.RegisterTTRPCImagesService(srv, images)
-	agentv1.RegisterTTRPCSystemService(srv, &fakeSystem{f: f})
+	agentv1.RegisterTTRPCSystemService(srv, f.dataStreams)
 	l := &chanListener{conns: f.conns, done: make(chan struct{})}
 	go srv.Serve(context.Background(), l) //nolint:errcheck // ends with Close
 	dial := func() (net.Conn, error) {
@@ -84,26 +80,54 @@ func (f *fakeAgent) dispatch(c net.Conn) {
 	case stream.KindTTRPC:
 		f.conns <- c
 	case stream.KindData:
-		f.mu.Lock()
-		ch := f.streams[h.ID]
-		f.mu.Unlock()
-		if ch == nil {
-			c.Close()
-			return
-		}
-		ch <- c
+		f.deliver(h.ID, c)
 	default:
 		c.Close()
 	}
 }
 
-// stream waits for the data connection reserved as id.
-func (f *fakeAgent) stream(ctx context.Context, id string) (net.Conn, error) {
-	f.mu.Lock()
-	ch := f.streams[id]
-	f.mu.Unlock()
+// dataStreams are the data streams a fake agent reserved with
+// System.OpenStream, handed to its fake services by id when they connect.
+// As a System service it serves OpenStream only.
+type dataStreams struct {
+	agentv1.TTRPCSystemService // nil: only OpenStream is served
+
+	mu      sync.Mutex
+	streams map[string]chan net.Conn
+	next    int
+}
+
+func newDataStreams() *dataStreams { return &dataStreams{streams: map[string]chan net.Conn{}} }
+
+func (d *dataStreams) OpenStream(ctx context.Context, _ *emptypb.Empty) (*agentv1.OpenStreamResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.next++
+	id := fmt.Sprintf("s%d", d.next)
+	d.streams[id] = make(chan net.Conn, 1)
+	return &agentv1.OpenStreamResponse{Id: id}, nil
+}
+
+// deliver hands c, a data connection whose header named id, to the
+// service waiting for it; a connection for no reserved id is closed.
+func (d *dataStreams) deliver(id string, c net.Conn) {
+	d.mu.Lock()
+	ch := d.streams[id]
+	d.mu.Unlock()
 	if ch == nil {
-		return nil, fmt.Errorf("data stream %q: %w", id, errdefs.ErrNotFound)
+		c.Close()
+		return
+	}
+	ch <- c
+}
+
+// stream waits for the data connection reserved as id.
+func (d *dataStreams) stream(ctx context.Context, id string) (net.Conn, error) {
+	d.mu.Lock()
+	ch := d.streams[id]
+	d.mu.Unlock()
+	if ch == nil {
+		return nil, errgrpc.ToGRPC(fmt.Errorf("data stream %q: %w", id, errdefs.ErrNotFound))
 	}
 	select {
 	case c := <-ch:
@@ -134,20 +158,6 @@ func (l *chanListener) Close() error {
 }
 
 func (l *chanListener) Addr() net.Addr { return &net.UnixAddr{Name: "fake", Net: "unix"} }
-
-type fakeSystem struct {
-	agentv1.TTRPCSystemService // nil: only OpenStream is served
-	f                          *fakeAgent
-}
-
-func (s *fakeSystem) OpenStream(ctx context.Context, _ *emptypb.Empty) (*agentv1.OpenStreamResponse, error) {
-	s.f.mu.Lock()
-	defer s.f.mu.Unlock()
-	s.f.next++
-	id := fmt.Sprintf("s%d", s.f.next)
-	s.f.streams[id] = make(chan net.Conn, 1)
-	return &agentv1.OpenStreamResponse{Id: id}, nil
-}
 
 // fakeImages is an Images service with canned answers that records what it
 // was asked.
@@ -301,22 +311,4 @@ func (s *fakeImages) Prune(ctx context.Context, r *agentv1.PruneImagesRequest) (
 		return nil, err
 	}
 	return s.pruned, nil
-}
-
-// runCommand runs cmd (a command of c, under a root named "berth") with
-// args and returns what the user would see on stderr and the exit code.
-func runCommand(t *testing.T, cmd *cobra.Command, args ...string) (string, int) {
-	t.Helper()
-	root := &cobra.Command{Use: "berth", SilenceErrors: true, SilenceUsage: true}
-	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(cmd)
-	root.SetArgs(append([]string{cmd.Name()}, args...))
-	root.SetContext(context.Background())
-	ran, err := root.ExecuteC()
-	if err == nil {
-		return "", 0
-	}
-	var b bytes.Buffer
-	code := printError(&b, ran, err)
-	return b.String(), code
 }

@@ -121,7 +121,7 @@ func TestImageInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, out, _ := newTestCLI(t, inspectFake())
-			msg, code := runCommand(t, c.newImageInspectCommand(), tt.args...)
+			msg, code := execCmd(t, c.newImageInspectCommand(), tt.args...)
 			if tt.wantErr == "" && code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
@@ -153,7 +153,7 @@ func TestRmi(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, out, _ := newTestCLI(t, inspectFake())
-			msg, code := runCommand(t, c.newRmiCommand(), tt.args...)
+			msg, code := execCmd(t, c.newRmiCommand(), tt.args...)
 			if tt.wantErr == "" && code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
@@ -182,7 +182,7 @@ func TestTag(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := inspectFake()
 			c, _, _ := newTestCLI(t, f)
-			msg, code := runCommand(t, c.newTagCommand(), tt.args...)
+			msg, code := execCmd(t, c.newTagCommand(), tt.args...)
 			if tt.wantErr == "" {
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, msg)

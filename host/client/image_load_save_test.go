@@ -35,7 +35,7 @@ func TestLoad(t *testing.T) {
 			f := &fakeImages{loaded: []string{"Loaded image: busybox:latest", "Loaded image ID: " + appID}}
 			c, out, _ := newTestCLI(t, f)
 			c.in = bytes.NewReader(tt.stdin)
-			if msg, code := runCommand(t, c.newLoadCommand(), tt.args...); code != 0 {
+			if msg, code := execCmd(t, c.newLoadCommand(), tt.args...); code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
 			if !bytes.Equal(f.loadData, data) {
@@ -63,7 +63,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, out, _ := newTestCLI(t, &fakeImages{})
 			c.in = strings.NewReader(tt.stdin)
-			msg, code := runCommand(t, c.newLoadCommand(), tt.args...)
+			msg, code := execCmd(t, c.newLoadCommand(), tt.args...)
 			if code != 1 || !strings.HasPrefix(msg, tt.want) {
 				t.Errorf("got exit %d %q, want exit 1 and %q", code, msg, tt.want)
 			}
@@ -82,7 +82,7 @@ func TestSave(t *testing.T) {
 		c, out, _ := newTestCLI(t, f)
 		dir := t.TempDir()
 		file := filepath.Join(dir, "out.tar")
-		if msg, code := runCommand(t, c.newSaveCommand(), "-o", file, "busybox", "busybox:latest"); code != 0 {
+		if msg, code := execCmd(t, c.newSaveCommand(), "-o", file, "busybox", "busybox:latest"); code != 0 {
 			t.Fatalf("exit %d: %s", code, msg)
 		}
 		got, err := os.ReadFile(file)
@@ -100,7 +100,7 @@ func TestSave(t *testing.T) {
 		f := inspectFake()
 		f.saveData = data
 		c, out, _ := newTestCLI(t, f)
-		if msg, code := runCommand(t, c.newSaveCommand(), "busybox"); code != 0 {
+		if msg, code := execCmd(t, c.newSaveCommand(), "busybox"); code != 0 {
 			t.Fatalf("exit %d: %s", code, msg)
 		}
 		if !bytes.Equal(out.Bytes(), data) {
@@ -126,7 +126,7 @@ func TestSaveErrorsLeaveNoFile(t *testing.T) {
 			f := inspectFake()
 			f.saveData = []byte("tar")
 			c, _, _ := newTestCLI(t, f)
-			msg, code := runCommand(t, c.newSaveCommand(), tt.args...)
+			msg, code := execCmd(t, c.newSaveCommand(), tt.args...)
 			if code != 1 || !strings.HasPrefix(msg, tt.want) {
 				t.Errorf("got exit %d %q, want exit 1 and %q", code, msg, tt.want)
 			}
@@ -160,7 +160,7 @@ func TestImagePrune(t *testing.T) {
 			f := &fakeImages{pruned: resp}
 			c, out, _ := newTestCLI(t, f)
 			c.in = strings.NewReader(tt.stdin)
-			if msg, code := runCommand(t, c.newImagePruneCommand(), tt.args...); code != 0 {
+			if msg, code := execCmd(t, c.newImagePruneCommand(), tt.args...); code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
 			if out.String() != tt.want {
@@ -184,7 +184,7 @@ func TestImageCommandAliases(t *testing.T) {
 			}
 		})
 	}
-	msg, code := runCommand(t, c.newImageCommand(), "bogus")
+	msg, code := execCmd(t, c.newImageCommand(), "bogus")
 	if code != 1 || !strings.HasPrefix(msg, "berth: 'image bogus' is not a berth command.") {
 		t.Errorf("got exit %d %q", code, msg)
 	}

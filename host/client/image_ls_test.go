@@ -105,7 +105,7 @@ func TestImages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, out, _ := newTestCLI(t, &fakeImages{images: testImages(time.Now())})
-			if msg, code := runCommand(t, c.newImagesCommand(), tt.args...); code != 0 {
+			if msg, code := execCmd(t, c.newImagesCommand(), tt.args...); code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
 			if out.String() != tt.want {
@@ -119,7 +119,7 @@ func TestImagesJSON(t *testing.T) {
 	now := time.Now()
 	imgs := testImages(now)
 	c, out, _ := newTestCLI(t, &fakeImages{images: imgs[:2]})
-	if msg, code := runCommand(t, c.newImagesCommand(), "--format", "json"); code != 0 {
+	if msg, code := execCmd(t, c.newImagesCommand(), "--format", "json"); code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -154,7 +154,7 @@ func TestImagesFilters(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeImages{}
 			c, _, _ := newTestCLI(t, f)
-			if msg, code := runCommand(t, c.newImagesCommand(), tt.args...); code != 0 {
+			if msg, code := execCmd(t, c.newImagesCommand(), tt.args...); code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
 			if !slices.Equal(f.listReq.Filters, tt.want) || f.listReq.All != tt.all {
@@ -180,7 +180,7 @@ func TestImagesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeImages{}
 			c, _, _ := newTestCLI(t, f)
-			msg, code := runCommand(t, c.newImagesCommand(), tt.args...)
+			msg, code := execCmd(t, c.newImagesCommand(), tt.args...)
 			if code != tt.code || !strings.Contains(msg, tt.want) {
 				t.Errorf("got exit %d %q, want exit %d %q", code, msg, tt.code, tt.want)
 			}

@@ -45,7 +45,7 @@ func TestTerminalRefusals(t *testing.T) {
 		f := &fakeImages{}
 		c, _, _ := newTestCLI(t, f)
 		c.in = pts
-		msg, code := runCommand(t, c.newLoadCommand())
+		msg, code := execCmd(t, c.newLoadCommand())
 		if code != 1 || msg != "Error: requested load from stdin, but stdin is empty\n" {
 			t.Errorf("got exit %d %q", code, msg)
 		}
@@ -54,7 +54,7 @@ func TestTerminalRefusals(t *testing.T) {
 		f := inspectFake()
 		c, _, _ := newTestCLI(t, f)
 		c.out = pts
-		msg, code := runCommand(t, c.newSaveCommand(), "busybox")
+		msg, code := execCmd(t, c.newSaveCommand(), "busybox")
 		if code != 1 || msg != "Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n" {
 			t.Errorf("got exit %d %q", code, msg)
 		}

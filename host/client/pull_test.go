@@ -85,7 +85,7 @@ func TestPull(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeImages{progress: tt.progress}
 			c, out, _ := newTestCLI(t, f)
-			if msg, code := runCommand(t, c.newPullCommand(), tt.args...); code != 0 {
+			if msg, code := execCmd(t, c.newPullCommand(), tt.args...); code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
 			if out.String() != tt.want {
@@ -117,7 +117,7 @@ func TestPullSendsCredentialsAndPlatform(t *testing.T) {
 		t.Run(tt.ref, func(t *testing.T) {
 			f := &fakeImages{progress: []*agentv1.PullProgress{{Done: true, Ref: tt.ref}}}
 			c, _, _ := newTestCLI(t, f)
-			if msg, code := runCommand(t, c.newPullCommand(), "--platform", "linux/arm64/v8", tt.ref); code != 0 {
+			if msg, code := execCmd(t, c.newPullCommand(), "--platform", "linux/arm64/v8", tt.ref); code != 0 {
 				t.Fatalf("exit %d: %s", code, msg)
 			}
 			r := f.pullReq
@@ -162,7 +162,7 @@ func TestPullErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeImages{err: tt.agentErr, progress: tt.progress}
 			c, _, _ := newTestCLI(t, f)
-			msg, code := runCommand(t, c.newPullCommand(), tt.args...)
+			msg, code := execCmd(t, c.newPullCommand(), tt.args...)
 			if code != 1 || !strings.Contains(msg, tt.want) {
 				t.Errorf("got exit %d %q, want exit 1 and %q", code, msg, tt.want)
 			}
