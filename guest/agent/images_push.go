@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/berth-dev/berth/guest/image"
@@ -60,4 +61,15 @@ func (y *imagesService) History(ctx context.Context, req *agentv1.InspectImageRe
 		resp.Items = append(resp.Items, it)
 	}
 	return resp, nil
+}
+
+// Login checks registry credentials for docker login.
+func (y *imagesService) Login(ctx context.Context, req *agentv1.LoginRequest) (*emptypb.Empty, error) {
+	a := req.GetAuth()
+	cfg := authn.AuthConfig{Username: a.GetUsername(), Password: a.GetPassword(),
+		IdentityToken: a.GetIdentityToken(), RegistryToken: a.GetRegistryToken()}
+	if err := y.store.Login(ctx, req.GetServer(), cfg); err != nil {
+		return nil, toStatus(err)
+	}
+	return &emptypb.Empty{}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth-dev/berth/host/internal/registryauth"
+	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
 // loginOptions are the flags of `berth login`.
@@ -83,8 +84,13 @@ func (c *cli) runLogin(ctx context.Context, stdin io.Reader, o loginOptions) err
 	if err := c.promptCredentials(stdin, key, &o); err != nil {
 		return err
 	}
-	if err := registryauth.Check(ctx, key, o.username, o.password); err != nil {
+	a, err := c.agent(ctx)
+	if err != nil {
 		return err
+	}
+	auth := &agentv1.RegistryAuth{Username: o.username, Password: o.password}
+	if _, err := a.Images.Login(ctx, &agentv1.LoginRequest{Server: registryauth.RegistryHost(key), Auth: auth}); err != nil {
+		return fromAgent(err)
 	}
 	where, err := registryauth.Store(key, o.username, o.password)
 	if err != nil {

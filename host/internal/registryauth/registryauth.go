@@ -1,26 +1,22 @@
 // Package registryauth keeps registry credentials where docker keeps them
 // ($DOCKER_CONFIG/config.json, default ~/.docker/config.json, or the
 // credential helper that file names), so that `berth login` and `docker
-// login` share logins, and checks credentials against a registry.
+// login` share logins. The agent checks them (Images.Login): the CLI links
+// no HTTP client for it.
 package registryauth
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/containerd/errdefs"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/berth-dev/berth/host/internal/atomicfile"
 )
@@ -47,51 +43,13 @@ func ServerKey(server string) string {
 // DisplayName is how messages name the server of key.
 func DisplayName(key string) string { return key }
 
-// registryHost is the host to talk to for key.
-func registryHost(key string) string {
+// RegistryHost is the registry host[:port] to check the credentials of
+// key against.
+func RegistryHost(key string) string {
 	if key == IndexServer {
 		return "index.docker.io"
 	}
 	return key
-}
-
-// Check logs in to the registry of key with the credentials: it fails with
-// errdefs.ErrPermissionDenied when the registry refuses them and
-// ErrUnavailable when it cannot be reached.
-func Check(ctx context.Context, key, username, password string) error {
-	reg, err := name.NewRegistry(registryHost(key))
-	if err != nil {
-		return fmt.Errorf("invalid registry %q: %v: %w", key, err, errdefs.ErrInvalidArgument)
-	}
-	auth := authn.FromConfig(authn.AuthConfig{Username: username, Password: password})
-	tr, err := transport.NewWithContext(ctx, reg, auth, http.DefaultTransport, nil)
-	if err != nil {
-		return loginError(key, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s://%s/v2/", reg.Scheme(), reg.RegistryStr()), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		return loginError(key, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return fmt.Errorf("login to %s: unauthorized: incorrect username or password: %w", key, errdefs.ErrPermissionDenied)
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("login to %s: the registry answered %s: %w", key, resp.Status, errdefs.ErrUnavailable)
-	}
-	return nil
-}
-
-func loginError(key string, err error) error {
-	var te *transport.Error
-	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
-		return fmt.Errorf("login to %s: unauthorized: incorrect username or password: %w", key, errdefs.ErrPermissionDenied)
-	}
-	return fmt.Errorf("login to %s: cannot reach the registry (check the address and that it runs): %v: %w", key, err, errdefs.ErrUnavailable)
 }
 
 // ConfigPath is docker's config file: $DOCKER_CONFIG/config.json or
@@ -138,7 +96,7 @@ func readConfig() (*config, error) {
 func (c *config) helper(key string) string {
 	var helpers map[string]string
 	_ = json.Unmarshal(c.fields["credHelpers"], &helpers)
-	if h := helpers[registryHost(key)]; h != "" {
+	if h := helpers[RegistryHost(key)]; h != "" {
 		return h
 	}
 	var store string

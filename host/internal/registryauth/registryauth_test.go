@@ -1,12 +1,7 @@
 package registryauth
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,25 +11,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 )
-
-// basicAuthRegistry is an in-memory registry on 127.0.0.1 that wants
-// user/pass.
-func basicAuthRegistry(t *testing.T, user, pass string) string {
-	t.Helper()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
 
 func TestServerKey(t *testing.T) {
 	for in, want := range map[string]string{
@@ -49,24 +26,6 @@ func TestServerKey(t *testing.T) {
 		if got := ServerKey(in); got != want {
 			t.Errorf("ServerKey(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestCheck(t *testing.T) {
-	host := basicAuthRegistry(t, "alice", "s3cret")
-	ctx := context.Background()
-	if err := Check(ctx, host, "alice", "s3cret"); err != nil {
-		t.Errorf("good credentials: %v", err)
-	}
-	err := Check(ctx, host, "alice", "wrong")
-	if !errdefs.IsPermissionDenied(err) || !strings.Contains(err.Error(), "incorrect username or password") {
-		t.Errorf("bad credentials: %v, want PermissionDenied", err)
-	}
-	ln := httptest.NewServer(http.NotFoundHandler())
-	closed := strings.TrimPrefix(ln.URL, "http://")
-	ln.Close()
-	if err := Check(ctx, closed, "a", "b"); !errdefs.IsUnavailable(err) {
-		t.Errorf("closed port: %v, want Unavailable", err)
 	}
 }
 

@@ -23,6 +23,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type LoginRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server is a registry host[:port]; "index.docker.io" for Docker Hub.
+	Server        string        `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	Auth          *RegistryAuth `protobuf:"bytes,2,opt,name=auth,proto3" json:"auth,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginRequest) Reset() {
+	*x = LoginRequest{}
+	mi := &file_agent_v1_images_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginRequest) ProtoMessage() {}
+
+func (x *LoginRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_images_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
+func (*LoginRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *LoginRequest) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *LoginRequest) GetAuth() *RegistryAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
 type PushRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Ref is a tagged name ("127.0.0.1:5000/app:1") or a name whose tags are
@@ -36,7 +89,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[0]
+	mi := &file_agent_v1_images_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +101,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[0]
+	mi := &file_agent_v1_images_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +114,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{0}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *PushRequest) GetRef() string {
@@ -94,7 +147,7 @@ type HistoryResponse struct {
 
 func (x *HistoryResponse) Reset() {
 	*x = HistoryResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[1]
+	mi := &file_agent_v1_images_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +159,7 @@ func (x *HistoryResponse) String() string {
 func (*HistoryResponse) ProtoMessage() {}
 
 func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[1]
+	mi := &file_agent_v1_images_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +172,7 @@ func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
 func (*HistoryResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{1}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *HistoryResponse) GetItems() []*HistoryItem {
@@ -147,7 +200,7 @@ type HistoryItem struct {
 
 func (x *HistoryItem) Reset() {
 	*x = HistoryItem{}
-	mi := &file_agent_v1_images_proto_msgTypes[2]
+	mi := &file_agent_v1_images_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -159,7 +212,7 @@ func (x *HistoryItem) String() string {
 func (*HistoryItem) ProtoMessage() {}
 
 func (x *HistoryItem) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[2]
+	mi := &file_agent_v1_images_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -172,7 +225,7 @@ func (x *HistoryItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryItem.ProtoReflect.Descriptor instead.
 func (*HistoryItem) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{2}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *HistoryItem) GetId() string {
@@ -247,7 +300,7 @@ type BuildRequest struct {
 
 func (x *BuildRequest) Reset() {
 	*x = BuildRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[3]
+	mi := &file_agent_v1_images_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +312,7 @@ func (x *BuildRequest) String() string {
 func (*BuildRequest) ProtoMessage() {}
 
 func (x *BuildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[3]
+	mi := &file_agent_v1_images_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +325,7 @@ func (x *BuildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildRequest.ProtoReflect.Descriptor instead.
 func (*BuildRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{3}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *BuildRequest) GetContextStreamId() string {
@@ -371,7 +424,7 @@ type BuildProgress struct {
 
 func (x *BuildProgress) Reset() {
 	*x = BuildProgress{}
-	mi := &file_agent_v1_images_proto_msgTypes[4]
+	mi := &file_agent_v1_images_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -383,7 +436,7 @@ func (x *BuildProgress) String() string {
 func (*BuildProgress) ProtoMessage() {}
 
 func (x *BuildProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[4]
+	mi := &file_agent_v1_images_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -396,7 +449,7 @@ func (x *BuildProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildProgress.ProtoReflect.Descriptor instead.
 func (*BuildProgress) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{4}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BuildProgress) GetStream() string {
@@ -429,7 +482,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[5]
+	mi := &file_agent_v1_images_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +494,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[5]
+	mi := &file_agent_v1_images_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +507,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{5}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PullRequest) GetRef() string {
@@ -490,7 +543,7 @@ type RegistryAuth struct {
 
 func (x *RegistryAuth) Reset() {
 	*x = RegistryAuth{}
-	mi := &file_agent_v1_images_proto_msgTypes[6]
+	mi := &file_agent_v1_images_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +555,7 @@ func (x *RegistryAuth) String() string {
 func (*RegistryAuth) ProtoMessage() {}
 
 func (x *RegistryAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[6]
+	mi := &file_agent_v1_images_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +568,7 @@ func (x *RegistryAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistryAuth.ProtoReflect.Descriptor instead.
 func (*RegistryAuth) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{6}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RegistryAuth) GetUsername() string {
@@ -568,7 +621,7 @@ type PullProgress struct {
 
 func (x *PullProgress) Reset() {
 	*x = PullProgress{}
-	mi := &file_agent_v1_images_proto_msgTypes[7]
+	mi := &file_agent_v1_images_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +633,7 @@ func (x *PullProgress) String() string {
 func (*PullProgress) ProtoMessage() {}
 
 func (x *PullProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[7]
+	mi := &file_agent_v1_images_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +646,7 @@ func (x *PullProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullProgress.ProtoReflect.Descriptor instead.
 func (*PullProgress) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{7}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PullProgress) GetId() string {
@@ -664,7 +717,7 @@ type ListImagesRequest struct {
 
 func (x *ListImagesRequest) Reset() {
 	*x = ListImagesRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[8]
+	mi := &file_agent_v1_images_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +729,7 @@ func (x *ListImagesRequest) String() string {
 func (*ListImagesRequest) ProtoMessage() {}
 
 func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[8]
+	mi := &file_agent_v1_images_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +742,7 @@ func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListImagesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{8}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListImagesRequest) GetAll() bool {
@@ -715,7 +768,7 @@ type ListImagesResponse struct {
 
 func (x *ListImagesResponse) Reset() {
 	*x = ListImagesResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[9]
+	mi := &file_agent_v1_images_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +780,7 @@ func (x *ListImagesResponse) String() string {
 func (*ListImagesResponse) ProtoMessage() {}
 
 func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[9]
+	mi := &file_agent_v1_images_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +793,7 @@ func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListImagesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{9}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListImagesResponse) GetImages() []*Image {
@@ -770,7 +823,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_agent_v1_images_proto_msgTypes[10]
+	mi := &file_agent_v1_images_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +835,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[10]
+	mi := &file_agent_v1_images_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +848,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{10}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Image) GetId() string {
@@ -870,7 +923,7 @@ type InspectImageRequest struct {
 
 func (x *InspectImageRequest) Reset() {
 	*x = InspectImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[11]
+	mi := &file_agent_v1_images_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +935,7 @@ func (x *InspectImageRequest) String() string {
 func (*InspectImageRequest) ProtoMessage() {}
 
 func (x *InspectImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[11]
+	mi := &file_agent_v1_images_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +948,7 @@ func (x *InspectImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectImageRequest.ProtoReflect.Descriptor instead.
 func (*InspectImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{11}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InspectImageRequest) GetRef() string {
@@ -922,7 +975,7 @@ type InspectImageResponse struct {
 
 func (x *InspectImageResponse) Reset() {
 	*x = InspectImageResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[12]
+	mi := &file_agent_v1_images_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +987,7 @@ func (x *InspectImageResponse) String() string {
 func (*InspectImageResponse) ProtoMessage() {}
 
 func (x *InspectImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[12]
+	mi := &file_agent_v1_images_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1000,7 @@ func (x *InspectImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectImageResponse.ProtoReflect.Descriptor instead.
 func (*InspectImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{12}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InspectImageResponse) GetImage() *Image {
@@ -996,7 +1049,7 @@ type RemoveImageRequest struct {
 
 func (x *RemoveImageRequest) Reset() {
 	*x = RemoveImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[13]
+	mi := &file_agent_v1_images_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1061,7 @@ func (x *RemoveImageRequest) String() string {
 func (*RemoveImageRequest) ProtoMessage() {}
 
 func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[13]
+	mi := &file_agent_v1_images_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1074,7 @@ func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageRequest.ProtoReflect.Descriptor instead.
 func (*RemoveImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{13}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RemoveImageRequest) GetRef() string {
@@ -1054,7 +1107,7 @@ type RemoveImageResponse struct {
 
 func (x *RemoveImageResponse) Reset() {
 	*x = RemoveImageResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[14]
+	mi := &file_agent_v1_images_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1119,7 @@ func (x *RemoveImageResponse) String() string {
 func (*RemoveImageResponse) ProtoMessage() {}
 
 func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[14]
+	mi := &file_agent_v1_images_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1132,7 @@ func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageResponse.ProtoReflect.Descriptor instead.
 func (*RemoveImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{14}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RemoveImageResponse) GetItems() []*ImageDeleteItem {
@@ -1099,7 +1152,7 @@ type ImageDeleteItem struct {
 
 func (x *ImageDeleteItem) Reset() {
 	*x = ImageDeleteItem{}
-	mi := &file_agent_v1_images_proto_msgTypes[15]
+	mi := &file_agent_v1_images_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1164,7 @@ func (x *ImageDeleteItem) String() string {
 func (*ImageDeleteItem) ProtoMessage() {}
 
 func (x *ImageDeleteItem) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[15]
+	mi := &file_agent_v1_images_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1177,7 @@ func (x *ImageDeleteItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageDeleteItem.ProtoReflect.Descriptor instead.
 func (*ImageDeleteItem) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{15}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ImageDeleteItem) GetUntagged() string {
@@ -1151,7 +1204,7 @@ type TagImageRequest struct {
 
 func (x *TagImageRequest) Reset() {
 	*x = TagImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[16]
+	mi := &file_agent_v1_images_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1216,7 @@ func (x *TagImageRequest) String() string {
 func (*TagImageRequest) ProtoMessage() {}
 
 func (x *TagImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[16]
+	mi := &file_agent_v1_images_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1229,7 @@ func (x *TagImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagImageRequest.ProtoReflect.Descriptor instead.
 func (*TagImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{16}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TagImageRequest) GetSource() string {
@@ -1202,7 +1255,7 @@ type LoadImageRequest struct {
 
 func (x *LoadImageRequest) Reset() {
 	*x = LoadImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[17]
+	mi := &file_agent_v1_images_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1267,7 @@ func (x *LoadImageRequest) String() string {
 func (*LoadImageRequest) ProtoMessage() {}
 
 func (x *LoadImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[17]
+	mi := &file_agent_v1_images_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1280,7 @@ func (x *LoadImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadImageRequest.ProtoReflect.Descriptor instead.
 func (*LoadImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{17}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LoadImageRequest) GetStreamId() string {
@@ -1248,7 +1301,7 @@ type LoadImageResponse struct {
 
 func (x *LoadImageResponse) Reset() {
 	*x = LoadImageResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[18]
+	mi := &file_agent_v1_images_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1313,7 @@ func (x *LoadImageResponse) String() string {
 func (*LoadImageResponse) ProtoMessage() {}
 
 func (x *LoadImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[18]
+	mi := &file_agent_v1_images_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1326,7 @@ func (x *LoadImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadImageResponse.ProtoReflect.Descriptor instead.
 func (*LoadImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{18}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LoadImageResponse) GetLoaded() []string {
@@ -1293,7 +1346,7 @@ type SaveImageRequest struct {
 
 func (x *SaveImageRequest) Reset() {
 	*x = SaveImageRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[19]
+	mi := &file_agent_v1_images_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1358,7 @@ func (x *SaveImageRequest) String() string {
 func (*SaveImageRequest) ProtoMessage() {}
 
 func (x *SaveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[19]
+	mi := &file_agent_v1_images_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1371,7 @@ func (x *SaveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveImageRequest.ProtoReflect.Descriptor instead.
 func (*SaveImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{19}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SaveImageRequest) GetRefs() []string {
@@ -1346,7 +1399,7 @@ type PruneImagesRequest struct {
 
 func (x *PruneImagesRequest) Reset() {
 	*x = PruneImagesRequest{}
-	mi := &file_agent_v1_images_proto_msgTypes[20]
+	mi := &file_agent_v1_images_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1411,7 @@ func (x *PruneImagesRequest) String() string {
 func (*PruneImagesRequest) ProtoMessage() {}
 
 func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[20]
+	mi := &file_agent_v1_images_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1424,7 @@ func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneImagesRequest.ProtoReflect.Descriptor instead.
 func (*PruneImagesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{20}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PruneImagesRequest) GetAll() bool {
@@ -1398,7 +1451,7 @@ type PruneImagesResponse struct {
 
 func (x *PruneImagesResponse) Reset() {
 	*x = PruneImagesResponse{}
-	mi := &file_agent_v1_images_proto_msgTypes[21]
+	mi := &file_agent_v1_images_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1463,7 @@ func (x *PruneImagesResponse) String() string {
 func (*PruneImagesResponse) ProtoMessage() {}
 
 func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_images_proto_msgTypes[21]
+	mi := &file_agent_v1_images_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1476,7 @@ func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneImagesResponse.ProtoReflect.Descriptor instead.
 func (*PruneImagesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_images_proto_rawDescGZIP(), []int{21}
+	return file_agent_v1_images_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PruneImagesResponse) GetDeleted() []*ImageDeleteItem {
@@ -1444,7 +1497,10 @@ var File_agent_v1_images_proto protoreflect.FileDescriptor
 
 const file_agent_v1_images_proto_rawDesc = "" +
 	"\n" +
-	"\x15agent/v1/images.proto\x12\x0eberth.agent.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n" +
+	"\x15agent/v1/images.proto\x12\x0eberth.agent.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"X\n" +
+	"\fLoginRequest\x12\x16\n" +
+	"\x06server\x18\x01 \x01(\tR\x06server\x120\n" +
+	"\x04auth\x18\x02 \x01(\v2\x1c.berth.agent.v1.RegistryAuthR\x04auth\"l\n" +
 	"\vPushRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x120\n" +
 	"\x04auth\x18\x02 \x01(\v2\x1c.berth.agent.v1.RegistryAuthR\x04auth\x12\x19\n" +
@@ -1555,7 +1611,7 @@ const file_agent_v1_images_proto_rawDesc = "" +
 	"\afilters\x18\x02 \x03(\tR\afilters\"y\n" +
 	"\x13PruneImagesResponse\x129\n" +
 	"\adeleted\x18\x01 \x03(\v2\x1f.berth.agent.v1.ImageDeleteItemR\adeleted\x12'\n" +
-	"\x0fspace_reclaimed\x18\x02 \x01(\x04R\x0espaceReclaimed2\xc4\x06\n" +
+	"\x0fspace_reclaimed\x18\x02 \x01(\x04R\x0espaceReclaimed2\x83\a\n" +
 	"\x06Images\x12C\n" +
 	"\x04Pull\x12\x1b.berth.agent.v1.PullRequest\x1a\x1c.berth.agent.v1.PullProgress0\x01\x12M\n" +
 	"\x04List\x12!.berth.agent.v1.ListImagesRequest\x1a\".berth.agent.v1.ListImagesResponse\x12T\n" +
@@ -1567,7 +1623,8 @@ const file_agent_v1_images_proto_rawDesc = "" +
 	"\x05Prune\x12\".berth.agent.v1.PruneImagesRequest\x1a#.berth.agent.v1.PruneImagesResponse\x12C\n" +
 	"\x04Push\x12\x1b.berth.agent.v1.PushRequest\x1a\x1c.berth.agent.v1.PullProgress0\x01\x12O\n" +
 	"\aHistory\x12#.berth.agent.v1.InspectImageRequest\x1a\x1f.berth.agent.v1.HistoryResponse\x12F\n" +
-	"\x05Build\x12\x1c.berth.agent.v1.BuildRequest\x1a\x1d.berth.agent.v1.BuildProgress0\x01B3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
+	"\x05Build\x12\x1c.berth.agent.v1.BuildRequest\x1a\x1d.berth.agent.v1.BuildProgress0\x01\x12=\n" +
+	"\x05Login\x12\x1c.berth.agent.v1.LoginRequest\x1a\x16.google.protobuf.EmptyB3Z1github.com/berth-dev/berth/proto/agent/v1;agentv1b\x06proto3"
 
 var (
 	file_agent_v1_images_proto_rawDescOnce sync.Once
@@ -1581,77 +1638,81 @@ func file_agent_v1_images_proto_rawDescGZIP() []byte {
 	return file_agent_v1_images_proto_rawDescData
 }
 
-var file_agent_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_agent_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_agent_v1_images_proto_goTypes = []any{
-	(*PushRequest)(nil),           // 0: berth.agent.v1.PushRequest
-	(*HistoryResponse)(nil),       // 1: berth.agent.v1.HistoryResponse
-	(*HistoryItem)(nil),           // 2: berth.agent.v1.HistoryItem
-	(*BuildRequest)(nil),          // 3: berth.agent.v1.BuildRequest
-	(*BuildProgress)(nil),         // 4: berth.agent.v1.BuildProgress
-	(*PullRequest)(nil),           // 5: berth.agent.v1.PullRequest
-	(*RegistryAuth)(nil),          // 6: berth.agent.v1.RegistryAuth
-	(*PullProgress)(nil),          // 7: berth.agent.v1.PullProgress
-	(*ListImagesRequest)(nil),     // 8: berth.agent.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),    // 9: berth.agent.v1.ListImagesResponse
-	(*Image)(nil),                 // 10: berth.agent.v1.Image
-	(*InspectImageRequest)(nil),   // 11: berth.agent.v1.InspectImageRequest
-	(*InspectImageResponse)(nil),  // 12: berth.agent.v1.InspectImageResponse
-	(*RemoveImageRequest)(nil),    // 13: berth.agent.v1.RemoveImageRequest
-	(*RemoveImageResponse)(nil),   // 14: berth.agent.v1.RemoveImageResponse
-	(*ImageDeleteItem)(nil),       // 15: berth.agent.v1.ImageDeleteItem
-	(*TagImageRequest)(nil),       // 16: berth.agent.v1.TagImageRequest
-	(*LoadImageRequest)(nil),      // 17: berth.agent.v1.LoadImageRequest
-	(*LoadImageResponse)(nil),     // 18: berth.agent.v1.LoadImageResponse
-	(*SaveImageRequest)(nil),      // 19: berth.agent.v1.SaveImageRequest
-	(*PruneImagesRequest)(nil),    // 20: berth.agent.v1.PruneImagesRequest
-	(*PruneImagesResponse)(nil),   // 21: berth.agent.v1.PruneImagesResponse
-	nil,                           // 22: berth.agent.v1.BuildRequest.BuildArgsEntry
-	nil,                           // 23: berth.agent.v1.BuildRequest.LabelsEntry
-	nil,                           // 24: berth.agent.v1.Image.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),         // 26: google.protobuf.Empty
+	(*LoginRequest)(nil),          // 0: berth.agent.v1.LoginRequest
+	(*PushRequest)(nil),           // 1: berth.agent.v1.PushRequest
+	(*HistoryResponse)(nil),       // 2: berth.agent.v1.HistoryResponse
+	(*HistoryItem)(nil),           // 3: berth.agent.v1.HistoryItem
+	(*BuildRequest)(nil),          // 4: berth.agent.v1.BuildRequest
+	(*BuildProgress)(nil),         // 5: berth.agent.v1.BuildProgress
+	(*PullRequest)(nil),           // 6: berth.agent.v1.PullRequest
+	(*RegistryAuth)(nil),          // 7: berth.agent.v1.RegistryAuth
+	(*PullProgress)(nil),          // 8: berth.agent.v1.PullProgress
+	(*ListImagesRequest)(nil),     // 9: berth.agent.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),    // 10: berth.agent.v1.ListImagesResponse
+	(*Image)(nil),                 // 11: berth.agent.v1.Image
+	(*InspectImageRequest)(nil),   // 12: berth.agent.v1.InspectImageRequest
+	(*InspectImageResponse)(nil),  // 13: berth.agent.v1.InspectImageResponse
+	(*RemoveImageRequest)(nil),    // 14: berth.agent.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil),   // 15: berth.agent.v1.RemoveImageResponse
+	(*ImageDeleteItem)(nil),       // 16: berth.agent.v1.ImageDeleteItem
+	(*TagImageRequest)(nil),       // 17: berth.agent.v1.TagImageRequest
+	(*LoadImageRequest)(nil),      // 18: berth.agent.v1.LoadImageRequest
+	(*LoadImageResponse)(nil),     // 19: berth.agent.v1.LoadImageResponse
+	(*SaveImageRequest)(nil),      // 20: berth.agent.v1.SaveImageRequest
+	(*PruneImagesRequest)(nil),    // 21: berth.agent.v1.PruneImagesRequest
+	(*PruneImagesResponse)(nil),   // 22: berth.agent.v1.PruneImagesResponse
+	nil,                           // 23: berth.agent.v1.BuildRequest.BuildArgsEntry
+	nil,                           // 24: berth.agent.v1.BuildRequest.LabelsEntry
+	nil,                           // 25: berth.agent.v1.Image.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),         // 27: google.protobuf.Empty
 }
 var file_agent_v1_images_proto_depIdxs = []int32{
-	6,  // 0: berth.agent.v1.PushRequest.auth:type_name -> berth.agent.v1.RegistryAuth
-	2,  // 1: berth.agent.v1.HistoryResponse.items:type_name -> berth.agent.v1.HistoryItem
-	25, // 2: berth.agent.v1.HistoryItem.created:type_name -> google.protobuf.Timestamp
-	22, // 3: berth.agent.v1.BuildRequest.build_args:type_name -> berth.agent.v1.BuildRequest.BuildArgsEntry
-	23, // 4: berth.agent.v1.BuildRequest.labels:type_name -> berth.agent.v1.BuildRequest.LabelsEntry
-	6,  // 5: berth.agent.v1.BuildRequest.auth:type_name -> berth.agent.v1.RegistryAuth
-	6,  // 6: berth.agent.v1.PullRequest.auth:type_name -> berth.agent.v1.RegistryAuth
-	10, // 7: berth.agent.v1.ListImagesResponse.images:type_name -> berth.agent.v1.Image
-	25, // 8: berth.agent.v1.Image.created:type_name -> google.protobuf.Timestamp
-	24, // 9: berth.agent.v1.Image.labels:type_name -> berth.agent.v1.Image.LabelsEntry
-	10, // 10: berth.agent.v1.InspectImageResponse.image:type_name -> berth.agent.v1.Image
-	15, // 11: berth.agent.v1.RemoveImageResponse.items:type_name -> berth.agent.v1.ImageDeleteItem
-	15, // 12: berth.agent.v1.PruneImagesResponse.deleted:type_name -> berth.agent.v1.ImageDeleteItem
-	5,  // 13: berth.agent.v1.Images.Pull:input_type -> berth.agent.v1.PullRequest
-	8,  // 14: berth.agent.v1.Images.List:input_type -> berth.agent.v1.ListImagesRequest
-	11, // 15: berth.agent.v1.Images.Inspect:input_type -> berth.agent.v1.InspectImageRequest
-	13, // 16: berth.agent.v1.Images.Remove:input_type -> berth.agent.v1.RemoveImageRequest
-	16, // 17: berth.agent.v1.Images.Tag:input_type -> berth.agent.v1.TagImageRequest
-	17, // 18: berth.agent.v1.Images.Load:input_type -> berth.agent.v1.LoadImageRequest
-	19, // 19: berth.agent.v1.Images.Save:input_type -> berth.agent.v1.SaveImageRequest
-	20, // 20: berth.agent.v1.Images.Prune:input_type -> berth.agent.v1.PruneImagesRequest
-	0,  // 21: berth.agent.v1.Images.Push:input_type -> berth.agent.v1.PushRequest
-	11, // 22: berth.agent.v1.Images.History:input_type -> berth.agent.v1.InspectImageRequest
-	3,  // 23: berth.agent.v1.Images.Build:input_type -> berth.agent.v1.BuildRequest
-	7,  // 24: berth.agent.v1.Images.Pull:output_type -> berth.agent.v1.PullProgress
-	9,  // 25: berth.agent.v1.Images.List:output_type -> berth.agent.v1.ListImagesResponse
-	12, // 26: berth.agent.v1.Images.Inspect:output_type -> berth.agent.v1.InspectImageResponse
-	14, // 27: berth.agent.v1.Images.Remove:output_type -> berth.agent.v1.RemoveImageResponse
-	26, // 28: berth.agent.v1.Images.Tag:output_type -> google.protobuf.Empty
-	18, // 29: berth.agent.v1.Images.Load:output_type -> berth.agent.v1.LoadImageResponse
-	26, // 30: berth.agent.v1.Images.Save:output_type -> google.protobuf.Empty
-	21, // 31: berth.agent.v1.Images.Prune:output_type -> berth.agent.v1.PruneImagesResponse
-	7,  // 32: berth.agent.v1.Images.Push:output_type -> berth.agent.v1.PullProgress
-	1,  // 33: berth.agent.v1.Images.History:output_type -> berth.agent.v1.HistoryResponse
-	4,  // 34: berth.agent.v1.Images.Build:output_type -> berth.agent.v1.BuildProgress
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	7,  // 0: berth.agent.v1.LoginRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	7,  // 1: berth.agent.v1.PushRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	3,  // 2: berth.agent.v1.HistoryResponse.items:type_name -> berth.agent.v1.HistoryItem
+	26, // 3: berth.agent.v1.HistoryItem.created:type_name -> google.protobuf.Timestamp
+	23, // 4: berth.agent.v1.BuildRequest.build_args:type_name -> berth.agent.v1.BuildRequest.BuildArgsEntry
+	24, // 5: berth.agent.v1.BuildRequest.labels:type_name -> berth.agent.v1.BuildRequest.LabelsEntry
+	7,  // 6: berth.agent.v1.BuildRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	7,  // 7: berth.agent.v1.PullRequest.auth:type_name -> berth.agent.v1.RegistryAuth
+	11, // 8: berth.agent.v1.ListImagesResponse.images:type_name -> berth.agent.v1.Image
+	26, // 9: berth.agent.v1.Image.created:type_name -> google.protobuf.Timestamp
+	25, // 10: berth.agent.v1.Image.labels:type_name -> berth.agent.v1.Image.LabelsEntry
+	11, // 11: berth.agent.v1.InspectImageResponse.image:type_name -> berth.agent.v1.Image
+	16, // 12: berth.agent.v1.RemoveImageResponse.items:type_name -> berth.agent.v1.ImageDeleteItem
+	16, // 13: berth.agent.v1.PruneImagesResponse.deleted:type_name -> berth.agent.v1.ImageDeleteItem
+	6,  // 14: berth.agent.v1.Images.Pull:input_type -> berth.agent.v1.PullRequest
+	9,  // 15: berth.agent.v1.Images.List:input_type -> berth.agent.v1.ListImagesRequest
+	12, // 16: berth.agent.v1.Images.Inspect:input_type -> berth.agent.v1.InspectImageRequest
+	14, // 17: berth.agent.v1.Images.Remove:input_type -> berth.agent.v1.RemoveImageRequest
+	17, // 18: berth.agent.v1.Images.Tag:input_type -> berth.agent.v1.TagImageRequest
+	18, // 19: berth.agent.v1.Images.Load:input_type -> berth.agent.v1.LoadImageRequest
+	20, // 20: berth.agent.v1.Images.Save:input_type -> berth.agent.v1.SaveImageRequest
+	21, // 21: berth.agent.v1.Images.Prune:input_type -> berth.agent.v1.PruneImagesRequest
+	1,  // 22: berth.agent.v1.Images.Push:input_type -> berth.agent.v1.PushRequest
+	12, // 23: berth.agent.v1.Images.History:input_type -> berth.agent.v1.InspectImageRequest
+	4,  // 24: berth.agent.v1.Images.Build:input_type -> berth.agent.v1.BuildRequest
+	0,  // 25: berth.agent.v1.Images.Login:input_type -> berth.agent.v1.LoginRequest
+	8,  // 26: berth.agent.v1.Images.Pull:output_type -> berth.agent.v1.PullProgress
+	10, // 27: berth.agent.v1.Images.List:output_type -> berth.agent.v1.ListImagesResponse
+	13, // 28: berth.agent.v1.Images.Inspect:output_type -> berth.agent.v1.InspectImageResponse
+	15, // 29: berth.agent.v1.Images.Remove:output_type -> berth.agent.v1.RemoveImageResponse
+	27, // 30: berth.agent.v1.Images.Tag:output_type -> google.protobuf.Empty
+	19, // 31: berth.agent.v1.Images.Load:output_type -> berth.agent.v1.LoadImageResponse
+	27, // 32: berth.agent.v1.Images.Save:output_type -> google.protobuf.Empty
+	22, // 33: berth.agent.v1.Images.Prune:output_type -> berth.agent.v1.PruneImagesResponse
+	8,  // 34: berth.agent.v1.Images.Push:output_type -> berth.agent.v1.PullProgress
+	2,  // 35: berth.agent.v1.Images.History:output_type -> berth.agent.v1.HistoryResponse
+	5,  // 36: berth.agent.v1.Images.Build:output_type -> berth.agent.v1.BuildProgress
+	27, // 37: berth.agent.v1.Images.Login:output_type -> google.protobuf.Empty
+	26, // [26:38] is the sub-list for method output_type
+	14, // [14:26] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_agent_v1_images_proto_init() }
@@ -1665,7 +1726,7 @@ func file_agent_v1_images_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_v1_images_proto_rawDesc), len(file_agent_v1_images_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ type TTRPCImagesService interface {
 	Push(context.Context, *PushRequest, TTRPCImages_PushServer) error
 	History(context.Context, *InspectImageRequest) (*HistoryResponse, error)
 	Build(context.Context, *BuildRequest, TTRPCImages_BuildServer) error
+	Login(context.Context, *LoginRequest) (*emptypb.Empty, error)
 }
 
 type TTRPCImages_PullServer interface {
@@ -120,6 +121,13 @@ func RegisterTTRPCImagesService(srv *ttrpc.Server, svc TTRPCImagesService) {
 				}
 				return svc.History(ctx, &req)
 			},
+			"Login": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req LoginRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.Login(ctx, &req)
+			},
 		},
 		Streams: map[string]ttrpc.Stream{
 			"Pull": {
@@ -171,6 +179,7 @@ type TTRPCImagesClient interface {
 	Push(context.Context, *PushRequest) (TTRPCImages_PushClient, error)
 	History(context.Context, *InspectImageRequest) (*HistoryResponse, error)
 	Build(context.Context, *BuildRequest) (TTRPCImages_BuildClient, error)
+	Login(context.Context, *LoginRequest) (*emptypb.Empty, error)
 }
 
 type ttrpcimagesClient struct {
@@ -332,4 +341,12 @@ func (x *ttrpcimagesBuildClient) Recv() (*BuildProgress, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+func (c *ttrpcimagesClient) Login(ctx context.Context, req *LoginRequest) (*emptypb.Empty, error) {
+	var resp emptypb.Empty
+	if err := c.client.Call(ctx, "berth.agent.v1.Images", "Login", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
 }

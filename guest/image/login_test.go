@@ -1,0 +1,49 @@
+package image
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// TestLogin: good credentials pass the registry's /v2/ check, wrong ones
+// are PermissionDenied with docker's words, a closed port is Unavailable.
+func TestLogin(t *testing.T) {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if err := s.Login(ctx, host, authn.AuthConfig{Username: "alice", Password: "s3cret"}); err != nil {
+		t.Errorf("good credentials: %v", err)
+	}
+	err := s.Login(ctx, host, authn.AuthConfig{Username: "alice", Password: "wrong"})
+	if !errdefs.IsPermissionDenied(err) || !strings.Contains(err.Error(), "incorrect username or password") {
+		t.Errorf("bad credentials: %v, want PermissionDenied", err)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	addr := strings.TrimPrefix(closed.URL, "http://")
+	closed.Close()
+	if err := s.Login(ctx, addr, authn.AuthConfig{Username: "a", Password: "b"}); !errdefs.IsUnavailable(err) {
+		t.Errorf("closed port: %v, want Unavailable", err)
+	}
+	if err := s.Login(ctx, "bad host!", authn.AuthConfig{}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("bad server name: %v, want InvalidArgument", err)
+	}
+}
