@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -16,15 +13,12 @@ import (
 	"time"
 
 	"github.com/containerd/ttrpc"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/berth-dev/berth/internal/testimage"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 )
@@ -142,12 +136,7 @@ func testTrim(t *testing.T, h string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tarPath := filepath.Join(t.TempDir(), "big.tar")
-	writeImage(t, tarPath, "berth-test/big:1", im)
+	tarPath := testimage.WriteArchive(t, "berth-test/big:1", testimage.Image(t, nil, nil, layer))
 	expect(t, berth(t, h, "--machine", "vm", "load", "-i", tarPath), 0, "Loaded image", "")
 	sys := system(t, h, "vm")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -187,52 +176,12 @@ func testTrim(t *testing.T, h string) {
 	}
 }
 
-func writeImage(t *testing.T, path, ref string, im v1.Image) {
-	t.Helper()
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tarball.WriteToFile(path, tag, im); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // busybox is an image of the host's static busybox with the applets the
 // test uses.
 func busybox(t *testing.T) v1.Image {
 	t.Helper()
-	b, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Skip("needs /bin/busybox (apt-get install busybox-static)")
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
-	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))})
-	tw.Write(b)
-	for _, a := range []string{"sh", "sleep", "echo"} {
-		tw.WriteHeader(&tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
-	}
-	tw.Close()
-	data := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := im.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Env = []string{"PATH=/bin"}
-	im, err = mutate.ConfigFile(im, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return im
+	return testimage.BusyboxImage(t, nil,
+		testimage.File{Name: "bin/sleep", Link: "busybox"}, testimage.File{Name: "bin/echo", Link: "busybox"})
 }
 
 // testStopContainers stops the machine with running containers: each gets
@@ -240,8 +189,7 @@ func busybox(t *testing.T) v1.Image {
 // and at the next start the "always" one runs again while the "no" one
 // stays exited with the code its signal handler chose.
 func testStopContainers(t *testing.T, h string) {
-	tarPath := filepath.Join(t.TempDir(), "bb.tar")
-	writeImage(t, tarPath, "berth-test/bb:1", busybox(t))
+	tarPath := testimage.WriteArchive(t, "berth-test/bb:1", busybox(t))
 	expect(t, berth(t, h, "--machine", "vm", "load", "-i", tarPath), 0, "Loaded image", "")
 	script := "trap 'echo got-usr1; exit 3' USR1; trap 'echo got-term; exit 4' TERM; while true; do sleep 0.1; done"
 	for _, c := range []struct{ name, restart string }{{"always", "always"}, {"once", "no"}} {
