@@ -14,7 +14,8 @@ import (
 // a 4GiB disk, --forward-all), start, machine ls, load an image, run a
 // command, publish httpd on 127.0.0.1 with -p, bind-mount a host folder
 // of the default /tmp share, a named volume, a --network host httpd
-// reached through --forward-all; then stop and start the machine and find
+// reached through --forward-all, cgroup v2 limits, stats, pause and OOM
+// (testVMCgroups); then stop and start the machine and find
 // the image, the volume's data and the restarted web container with its
 // forward; then kill -9 qemu and find the daemon booted it again with the
 // data disk intact. Boot and run times are logged.
@@ -40,6 +41,7 @@ func TestVM(t *testing.T) {
 		{"bind mount", testVMBind},
 		{"named volume", testVMVolume},
 		{"forward-all", testVMForwardAll},
+		{"cgroup v2", testVMCgroups},
 		{"stop and start", testVMRestart},
 		{"kill -9 qemu", testVMKillQEMU},
 	}
