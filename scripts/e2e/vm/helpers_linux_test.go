@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,11 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-dev/berth/internal/testimage"
 )
 
 // commandTimeout bounds one berth command that does not boot a VM;
@@ -207,72 +204,13 @@ func alive(pid int) bool {
 const indexHTML = "hello from the VM\n"
 
 // imageTar writes a docker-archive tarball of a one-layer busybox image
-// tagged ref: /bin/busybox, /bin/sh, /www/index.html, /tmp.
+// tagged ref: /bin/busybox, /bin/sh, /www/index.html, /tmp; created now.
 func imageTar(t *testing.T, ref string) string {
 	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := []struct {
-		hdr  tar.Header
-		data []byte
-	}{
-		{tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, nil},
-		{tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755}, bb},
-		{tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}, nil},
-		{tar.Header{Name: "www/", Typeflag: tar.TypeDir, Mode: 0o755}, nil},
-		{tar.Header{Name: "www/index.html", Typeflag: tar.TypeReg, Mode: 0o644}, []byte(indexHTML)},
-		{tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777}, nil},
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		f.hdr.Size, f.hdr.ModTime = int64(len(f.data)), time.Unix(1700000000, 0)
-		if err := tw.WriteHeader(&f.hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
-		OS: "linux", Architecture: runtime.GOARCH, Created: v1.Time{Time: time.Now().UTC().Truncate(time.Second)},
-		Config: v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}},
-		RootFS: v1.RootFS{Type: "layers", DiffIDs: mustDiffIDs(t, layer)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "image.tar")
-	if err := tarball.WriteToFile(path, tag, img); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func mustDiffIDs(t *testing.T, l v1.Layer) []v1.Hash {
-	t.Helper()
-	d, err := l.DiffID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []v1.Hash{d}
+	img := testimage.BusyboxImage(t, func(cf *v1.ConfigFile) {
+		cf.Created = v1.Time{Time: time.Now().UTC().Truncate(time.Second)}
+	}, testimage.File{Name: "www/"}, testimage.File{Name: "www/index.html", Data: []byte(indexHTML)})
+	return testimage.WriteArchive(t, ref, img)
 }
 
 // freePort returns a TCP port free on 127.0.0.1 a moment ago.
