@@ -78,6 +78,10 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if err := d.Create(ctx); err != nil {
 		return nil, err
 	}
+	scrubNetworks(ctx)
+	if err := registerNetwork(NetworkID(d.inst.Dir), d.inst.Dir); err != nil {
+		log.G(ctx).WithError(err).Warn("cannot record the machine's network for later clean-up")
+	}
 	cmd := exec.Command(bin, d.args()...)
 	cmd.Stdout, cmd.Stderr = d.inst.Log, d.inst.Log
 	cmd.Dir = d.inst.Dir
@@ -165,6 +169,8 @@ func (d *Driver) Delete(ctx context.Context) error {
 	var errs []error
 	if err := removeHostNetwork(NetworkID(d.inst.Dir)); err != nil {
 		errs = append(errs, err)
+	} else {
+		os.Remove(filepath.Join(networkRegistry, NetworkID(d.inst.Dir)))
 	}
 	for _, p := range []string{filepath.Join(d.inst.Dir, dataDir), SocketPath(d.inst), filepath.Join(d.inst.Dir, agentPID)} {
 		if err := os.RemoveAll(p); err != nil {

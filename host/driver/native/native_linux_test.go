@@ -213,3 +213,43 @@ func hostTable(name string) bool {
 	_, err = c.ListTableOfFamily(name, nftables.TableFamilyIPv4)
 	return err == nil
 }
+
+// TestScrubNetworks: the bridge and table of a machine whose dir was
+// deleted without `machine rm` go at the next native start; those of a
+// machine that still exists stay.
+func TestScrubNetworks(t *testing.T) {
+	testenv.RequiresRoot(t)
+	old := networkRegistry
+	networkRegistry = t.TempDir()
+	t.Cleanup(func() { networkRegistry = old })
+	alive, gone := t.TempDir(), filepath.Join(t.TempDir(), "deleted")
+	for _, dir := range []string{alive, gone} {
+		id := NetworkID(dir)
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "berth-" + id}}
+		if err := netlink.LinkAdd(br); err != nil {
+			t.Fatalf("add bridge: %v", err)
+		}
+		t.Cleanup(func() { removeHostNetwork(id) })
+		c, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.AddTable(&nftables.Table{Name: "berth-" + id, Family: nftables.TableFamilyIPv4})
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := registerNetwork(id, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scrubNetworks(context.Background())
+	if name := "berth-" + NetworkID(gone); hostLink(name) || hostTable(name) {
+		t.Errorf("the deleted machine's %s is still there", name)
+	}
+	if name := "berth-" + NetworkID(alive); !hostHas(name) {
+		t.Errorf("the live machine's %s was removed", name)
+	}
+	if _, err := os.Stat(filepath.Join(networkRegistry, NetworkID(gone))); err == nil {
+		t.Error("the deleted machine's registry entry is still there")
+	}
+}
