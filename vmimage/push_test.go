@@ -68,3 +68,38 @@ func mustRef(t *testing.T, s string) name.Reference {
 	}
 	return r
 }
+
+// TestPull: what Push wrote comes back as a complete image dir (verified
+// against manifest.json), a second Pull reuses it, a bad reference is a
+// clear error.
+func TestPull(t *testing.T) {
+	out := t.TempDir()
+	tr := newTree()
+	tr.addFile("/init", 0o755, []byte("agent"))
+	m := Manifest{Version: "v9", Arch: "amd64", Kernel: KernelFile, Initramfs: InitramfsFile,
+		KernelFormat: "bzImage", Digests: map[string]string{}}
+	if err := writeOutputs(Options{Out: out}, tr, []byte("kernel image"), &m); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/berth/vmimage:v9-amd64"
+	if _, err := Push(context.Background(), out, ref); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir, err := Pull(context.Background(), ref, root)
+	if err != nil {
+		t.Fatalf("Pull: %v", err)
+	}
+	got, err := ReadManifest(dir)
+	if err != nil || got.Version != "v9" || got.Verify(dir) != nil {
+		t.Fatalf("pulled dir %s: manifest %+v, %v", dir, got, err)
+	}
+	if again, err := Pull(context.Background(), ref, root); err != nil || again != dir {
+		t.Errorf("second Pull = %s, %v; want %s", again, err, dir)
+	}
+	if _, err := Pull(context.Background(), "not a ref!", root); err == nil || !strings.Contains(err.Error(), "neither a directory nor an image reference") {
+		t.Errorf("bad reference: %v", err)
+	}
+}

@@ -3,12 +3,18 @@ package client
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker/go-units"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/host/machine"
+	"github.com/berth-dev/berth/vmimage"
 )
 
 type machineInitOptions struct {
@@ -35,7 +41,11 @@ func (c *cli) newMachineInitCommand() *cobra.Command {
 			if err != nil {
 				return flagError(cmd, err)
 			}
-			return c.machineInit(cmd.Context(), cfg)
+			ref := ""
+			if isImageRef(o.image) {
+				ref = o.image
+			}
+			return c.machineInit(cmd.Context(), cfg, ref)
 		},
 	}
 	f := cmd.Flags()
@@ -46,7 +56,7 @@ func (c *cli) newMachineInitCommand() *cobra.Command {
 	f.StringArrayVar(&o.insecure, "insecure-registry", nil, "registry that may be reached over plain HTTP (repeatable)")
 	f.StringArrayVar(&o.shares, "share", nil, "host folder to share into the machine at the same path, beside the OS's defaults (repeatable)")
 	f.StringArrayVar(&o.addresses, "forward-address", nil, "host address published ports listen on when -p gives none (repeatable; default 127.0.0.1 and ::1)")
-	f.StringVar(&o.image, "image", "", "VM image dir (kernel, initramfs, manifest.json from berth-vmimage build) (VM drivers; default: beside the binary)")
+	f.StringVar(&o.image, "image", "", "VM image: a dir (kernel, initramfs, manifest.json from berth-vmimage build) or a registry reference pushed by berth-vmimage build --push (VM drivers; default: beside the binary)")
 	f.BoolVar(&o.forwardAll, "forward-all", false, "also forward to localhost the ports that processes in --network host containers listen on")
 	f.BoolVar(&o.rosetta, "rosetta", false, "run amd64 binaries through Apple's Rosetta (vz driver on Apple silicon)")
 	return cmd
@@ -68,7 +78,7 @@ func (o machineInitOptions) config(name string) (machine.Config, error) {
 	if cfg.Shares, err = shareFlags(o.shares); err != nil {
 		return cfg, err
 	}
-	if o.image != "" {
+	if o.image != "" && !isImageRef(o.image) {
 		if cfg.Image, err = filepath.Abs(o.image); err != nil {
 			return cfg, fmt.Errorf("invalid --image %q: %w", o.image, err)
 		}
@@ -82,7 +92,40 @@ func (o machineInitOptions) config(name string) (machine.Config, error) {
 	return cfg, nil
 }
 
-func (c *cli) machineInit(ctx context.Context, cfg machine.Config) error {
+// isImageRef says whether --image names a VM image artifact in a registry
+// ("ghcr.io/berth-dev/vmimage:v1-arm64") rather than a directory: it is no
+// existing path and has a registry host and a tag or digest.
+func isImageRef(s string) bool {
+	if _, err := os.Stat(s); err == nil || filepath.IsAbs(s) || strings.HasPrefix(s, ".") {
+		return false
+	}
+	host, rest, ok := strings.Cut(s, "/")
+	return ok && strings.ContainsAny(host, ".:") && strings.ContainsAny(rest, ":@")
+}
+
+// fetchImage brings the VM image artifact ref into the state dir
+// (<home>/vmimages/<digest>) and returns that directory.
+func (c *cli) fetchImage(ctx context.Context, ref string) (string, error) {
+	fmt.Fprintf(c.errOut, "Fetching VM image %s...\n", ref)
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", fmt.Errorf("invalid --image %q: %w", ref, err)
+	}
+	kc, err := authn.DefaultKeychain.ResolveContext(ctx, r.Context())
+	if err != nil {
+		kc = authn.Anonymous
+	}
+	return vmimage.Pull(ctx, ref, filepath.Join(c.home, "vmimages"), remote.WithAuth(kc))
+}
+
+func (c *cli) machineInit(ctx context.Context, cfg machine.Config, imageRef string) error {
+	if imageRef != "" {
+		dir, err := c.fetchImage(ctx, imageRef)
+		if err != nil {
+			return err
+		}
+		cfg.Image = dir
+	}
 	m, err := c.machines().Create(ctx, cfg)
 	if err != nil {
 		return err

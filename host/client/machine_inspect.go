@@ -20,6 +20,11 @@ type machineInspect struct {
 	Memory             int64
 	Disk               int64
 	InsecureRegistries []string
+	Image              string   `json:",omitempty"`
+	Shares             []string `json:",omitempty"`
+	ForwardAll         bool     `json:",omitempty"`
+	ForwardAddresses   []string `json:",omitempty"`
+	Rosetta            bool     `json:",omitempty"`
 	Created            time.Time
 	Dir                string
 	Socket             string
@@ -71,6 +76,11 @@ func newMachineInspect(m *machine.Machine) machineInspect {
 		Memory:             m.Config.Memory,
 		Disk:               m.Config.Disk,
 		InsecureRegistries: m.Config.InsecureRegistries,
+		Image:              m.Config.Image,
+		Shares:             m.Config.Shares,
+		ForwardAll:         m.Config.ForwardAll,
+		ForwardAddresses:   m.Config.ForwardAddresses,
+		Rosetta:            m.Config.Rosetta,
 		Created:            m.Config.Created,
 		Dir:                m.Dir(),
 		Socket:             m.SocketPath(),

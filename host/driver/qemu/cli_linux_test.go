@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/host/internal/testbin"
+	"github.com/berth-dev/berth/internal/testimage"
+	"github.com/berth-dev/berth/vmimage"
 )
 
 // cliEnv runs a built berth with its own BERTH_HOME.
@@ -75,6 +77,21 @@ func TestCLI(t *testing.T) {
 	}
 	if ls := e.must(t, time.Minute, "machine", "ls", "-q"); strings.Contains(ls, "q0") || strings.Contains(ls, "q2") {
 		t.Errorf("a failed init left the machine registered: %q", ls)
+	}
+	// --image may name the artifact berth-vmimage build --push wrote: init
+	// fetches it into the state dir, verified, and the machine uses it.
+	reg := testimage.Registry(t)
+	if _, err := vmimage.Push(context.Background(), img, reg+"/berth/vmimage:test"); err != nil {
+		t.Fatalf("push the VM image: %v", err)
+	}
+	e.must(t, time.Minute, "machine", "init", "--driver", "qemu", "--image", reg+"/berth/vmimage:test", "qref")
+	if out := e.must(t, time.Minute, "machine", "inspect", "qref"); !strings.Contains(out, filepath.Join(e.home, "vmimages")) {
+		t.Errorf("a machine made from an image reference does not use the fetched dir:\n%s", out)
+	}
+	e.must(t, time.Minute, "machine", "rm", "qref")
+	if out, err := e.run(t, time.Minute, "machine", "init", "--driver", "qemu", "--image", reg+"/berth/nothing:here", "qbad"); err == nil ||
+		!strings.Contains(out, "fetch VM image") {
+		t.Errorf("init with a missing image reference: err=%v\n%s", err, out)
 	}
 	if err := os.Symlink(img, filepath.Join(binDir, "vm")); err != nil {
 		t.Fatal(err)
