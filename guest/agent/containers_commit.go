@@ -3,14 +3,10 @@
 package agent
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,8 +16,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/guest/build"
 	"github.com/berth-dev/berth/guest/container"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
@@ -63,7 +59,7 @@ func (e *engine) commit(ctx context.Context, r *record, req *agentv1.CommitReque
 		}
 	}
 	layerPath := filepath.Join(tmp, "layer.tar")
-	if err := diffTar(upper, layerPath); err != nil {
+	if err := build.WriteLayer(upper, layerPath, true); err != nil {
 		return "", fmt.Errorf("commit %s: %w", r.Name, err)
 	}
 	img, err := e.commitImage(ctx, r, tmp, layerPath, cfg, req)
@@ -150,79 +146,6 @@ func imageConfigOf(r *record) (v1.Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-// diffTar writes the overlay upper dir as an OCI layer tar: whiteouts
-// become .wh. files, opaque directories get .wh..wh..opq.
-func diffTar(upper, dst string) error {
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	tw := tar.NewWriter(out)
-	err = filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == upper {
-			return err
-		}
-		rel, _ := filepath.Rel(upper, p)
-		rel = filepath.ToSlash(rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if isWhiteout(info) {
-			return tw.WriteHeader(&tar.Header{Name: path.Join(path.Dir(rel), ".wh."+path.Base(rel)), Typeflag: tar.TypeReg, Mode: 0o600, ModTime: info.ModTime()})
-		}
-		if err := writeEntry(tw, p, rel, info); err != nil {
-			return err
-		}
-		if info.IsDir() && isOpaque(p) {
-			return tw.WriteHeader(&tar.Header{Name: rel + "/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0o600, ModTime: info.ModTime()})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return out.Sync()
-}
-
-func writeEntry(tw *tar.Writer, p, rel string, info fs.FileInfo) error {
-	link := ""
-	if info.Mode()&fs.ModeSymlink != 0 {
-		link, _ = os.Readlink(p)
-	}
-	hdr, err := tar.FileInfoHeader(info, link)
-	if err != nil {
-		return nil // sockets are not part of a layer
-	}
-	hdr.Name, hdr.Uname, hdr.Gname = rel, "", ""
-	if info.IsDir() {
-		hdr.Name += "/"
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	if !info.Mode().IsRegular() {
-		return nil
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(tw, f)
-	return err
-}
-
-func isOpaque(dir string) bool {
-	b := make([]byte, 8)
-	n, err := unix.Lgetxattr(dir, "trusted.overlay.opaque", b)
-	return err == nil && n == 1 && b[0] == 'y'
 }
 
 // applyChanges applies `docker commit -c` Dockerfile instructions.

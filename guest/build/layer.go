@@ -22,11 +22,13 @@ var runtimeFiles = map[string]bool{"etc/hosts": true, "etc/hostname": true, "etc
 // them; they are dropped while empty.
 var runtimeDirs = map[string]bool{"proc": true, "sys": true, "dev": true}
 
-// writeLayer writes the tree under dir as a layer tar at dst, in sorted
-// order. For a container's upper dir (upper), overlay whiteouts become
-// .wh. entries, opaque directories get .wh..wh..opq, and the runtime's
-// mount points are left out.
-func writeLayer(dir, dst string, upper bool) error {
+// WriteLayer writes the tree under dir as a layer tar at dst, in sorted
+// order, and syncs it. For a container's overlay upper dir (upper),
+// whiteouts become .wh. entries, opaque directories get .wh..wh..opq, and
+// the runtime's mount points (/etc/hosts, /etc/hostname, /etc/resolv.conf,
+// empty /proc, /sys, /dev) are left out, as docker's init layer keeps them
+// out of a build step or a commit.
+func WriteLayer(dir, dst string, upper bool) error {
 	out, err := os.Create(dst)
 	if err != nil {
 		return err

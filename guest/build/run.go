@@ -94,7 +94,7 @@ func (r *run) layerOf(dir string, upper bool) (string, error) {
 	}
 	f.Close()
 	r.scratch = append(r.scratch, f.Name())
-	if err := writeLayer(dir, f.Name(), upper); err != nil {
+	if err := WriteLayer(dir, f.Name(), upper); err != nil {
 		return "", fmt.Errorf("write layer: %w", err)
 	}
 	return f.Name(), nil
