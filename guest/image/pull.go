@@ -56,6 +56,22 @@ func WithAuth(cfg authn.AuthConfig) PullOption {
 // goroutine at a time and should not block for long.
 func WithProgress(fn func(Progress)) PullOption { return func(o *pullOptions) { o.progress = fn } }
 
+// newPullOptions applies opts over the defaults (anonymous, no progress)
+// and returns them with a report function safe to call from several
+// goroutines.
+func newPullOptions(opts []PullOption) (pullOptions, func(Progress)) {
+	o := pullOptions{auth: authn.Anonymous, progress: func(Progress) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var mu sync.Mutex
+	return o, func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		o.progress(p)
+	}
+}
+
 // ParsePlatform parses "os/arch[/variant]"; empty means linux and this
 // machine's architecture.
 func ParsePlatform(s string) (v1.Platform, error) {
@@ -79,16 +95,7 @@ func ParsePlatform(s string) (v1.Platform, error) {
 // when the registry cannot be reached, ErrPermissionDenied when access is
 // refused.
 func (s *Store) Pull(ctx context.Context, ref string, opts ...PullOption) (*Image, error) {
-	o := pullOptions{auth: authn.Anonymous, progress: func(Progress) {}}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var mu sync.Mutex
-	report := func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		o.progress(p)
-	}
+	o, report := newPullOptions(opts)
 	r, err := ParseReference(ref)
 	if err != nil {
 		return nil, err

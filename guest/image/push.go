@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -35,16 +34,7 @@ type Pushed struct {
 // ErrUnavailable when the registry cannot be reached, ErrPermissionDenied
 // when it refuses the credentials.
 func (s *Store) Push(ctx context.Context, ref string, allTags bool, opts ...PullOption) ([]Pushed, error) {
-	o := pullOptions{auth: authn.Anonymous, progress: func(Progress) {}}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var mu sync.Mutex
-	report := func(p Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		o.progress(p)
-	}
+	o, report := newPullOptions(opts)
 	r, err := ParseReference(ref)
 	if err != nil {
 		return nil, err
