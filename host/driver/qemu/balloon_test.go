@@ -3,48 +3,11 @@
 package qemu
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net"
 	"path/filepath"
 	"testing"
 )
-
-// fakeQMPServer serves one QMP client: it answers each command with the
-// reply replies gives it (an event first, as qemu may send one any time)
-// and records the raw request lines.
-func fakeQMPServer(t *testing.T, path string, replies map[string]string) <-chan []string {
-	t.Helper()
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	got := make(chan []string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.Write([]byte(`{"QMP": {"version": {}, "capabilities": []}}` + "\n"))
-		var lines []string
-		sc := bufio.NewScanner(c)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-			var m struct{ Execute string }
-			json.Unmarshal(sc.Bytes(), &m)
-			reply, ok := replies[m.Execute]
-			if !ok {
-				reply = `{"return": {}}`
-			}
-			c.Write([]byte(`{"event": "BALLOON_CHANGE", "data": {"actual": 1}}` + "\n" + reply + "\n"))
-		}
-		got <- lines
-	}()
-	return got
-}
 
 func TestBalloonRequest(t *testing.T) {
 	tests := []struct {

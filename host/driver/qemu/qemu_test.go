@@ -128,8 +128,10 @@ func TestFileTail(t *testing.T) {
 	}
 }
 
-// fakeQMP serves one QMP client and records the commands it got.
-func fakeQMP(t *testing.T, path string) <-chan []string {
+// fakeQMPServer serves one QMP client: it answers each command with the
+// reply replies gives it (an event first, as qemu may send one any time)
+// and records the raw request lines.
+func fakeQMPServer(t *testing.T, path string, replies map[string]string) <-chan []string {
 	t.Helper()
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -144,26 +146,35 @@ func fakeQMP(t *testing.T, path string) <-chan []string {
 		}
 		defer c.Close()
 		c.Write([]byte(`{"QMP": {"version": {}, "capabilities": []}}` + "\n"))
-		var cmds []string
+		var lines []string
 		sc := bufio.NewScanner(c)
 		for sc.Scan() {
+			lines = append(lines, sc.Text())
 			var m struct{ Execute string }
 			json.Unmarshal(sc.Bytes(), &m)
-			cmds = append(cmds, m.Execute)
-			c.Write([]byte(`{"event": "X"}` + "\n" + `{"return": {}}` + "\n"))
+			reply, ok := replies[m.Execute]
+			if !ok {
+				reply = `{"return": {}}`
+			}
+			c.Write([]byte(`{"event": "BALLOON_CHANGE", "data": {"actual": 1}}` + "\n" + reply + "\n"))
 		}
-		got <- cmds
+		got <- lines
 	}()
 	return got
 }
 
 func TestQMPCommand(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "q.sock")
-	got := fakeQMP(t, p)
+	got := fakeQMPServer(t, p, nil)
 	if err := qmpCommand(context.Background(), p, "quit"); err != nil {
 		t.Fatalf("qmpCommand: %v", err)
 	}
-	cmds := <-got
+	var cmds []string
+	for _, l := range <-got {
+		var m struct{ Execute string }
+		json.Unmarshal([]byte(l), &m)
+		cmds = append(cmds, m.Execute)
+	}
 	if strings.Join(cmds, ",") != "qmp_capabilities,quit" {
 		t.Errorf("commands = %q", cmds)
 	}
