@@ -112,8 +112,15 @@ func (s *Store) pushTag(ctx context.Context, r Ref, auth authn.Authenticator, re
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		report(Progress{ID: shortID(img.Layers[i].Digest), Status: "Preparing"})
 	}
+	// One authorized client (one ping and token exchange) asks about every
+	// layer; nil when it cannot be had, and then every layer is uploaded.
+	var blobs *http.Client
+	if tr, err := transport.NewWithContext(ctx, nr.Context().Registry, auth, s.transport,
+		[]string{nr.Context().Scope(transport.PushScope)}); err == nil {
+		blobs = &http.Client{Transport: tr}
+	}
 	for _, l := range img.Layers {
-		if err := s.pushLayer(ctx, nr.Context(), auth, vimg, l, report); err != nil {
+		if err := pushLayer(ctx, nr.Context(), blobs, ropts, vimg, l, report); err != nil {
 			return Pushed{}, err
 		}
 	}
@@ -127,14 +134,14 @@ func (s *Store) pushTag(ctx context.Context, r Ref, auth authn.Authenticator, re
 	return Pushed{Tag: r.Tag, Digest: img.ManifestDigest, Size: int64(len(raw))}, nil
 }
 
-func (s *Store) pushLayer(ctx context.Context, repo name.Repository, auth authn.Authenticator,
+func pushLayer(ctx context.Context, repo name.Repository, blobs *http.Client, ropts []remote.Option,
 	vimg v1.Image, l Blob, report func(Progress)) error {
 	id := shortID(l.Digest)
 	h, err := v1.NewHash(l.Digest)
 	if err != nil {
 		return err
 	}
-	if s.blobExists(ctx, repo, auth, h) {
+	if blobExists(ctx, blobs, repo, h) {
 		report(Progress{ID: id, Status: "Layer already exists"})
 		return nil
 	}
@@ -151,7 +158,7 @@ func (s *Store) pushLayer(ctx context.Context, repo name.Repository, auth authn.
 		}
 	}()
 	// WriteLayer closes updates when it returns.
-	err = remote.WriteLayer(repo, layer, append(s.remoteOptions(ctx, auth, v1.Platform{}), remote.WithProgress(updates))...)
+	err = remote.WriteLayer(repo, layer, append(ropts[:len(ropts):len(ropts)], remote.WithProgress(updates))...)
 	<-done
 	if err != nil {
 		return err
@@ -160,11 +167,11 @@ func (s *Store) pushLayer(ctx context.Context, repo name.Repository, auth authn.
 	return nil
 }
 
-// blobExists asks the registry whether repo already has the blob h. Any
-// failure counts as "no": the upload then finds out properly.
-func (s *Store) blobExists(ctx context.Context, repo name.Repository, auth authn.Authenticator, h v1.Hash) bool {
-	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, s.transport, []string{repo.Scope(transport.PushScope)})
-	if err != nil {
+// blobExists asks the registry, through the authorized client blobs,
+// whether repo already has the blob h. Any failure (or no client) counts
+// as "no": the upload then finds out properly.
+func blobExists(ctx context.Context, blobs *http.Client, repo name.Repository, h v1.Hash) bool {
+	if blobs == nil {
 		return false
 	}
 	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", repo.Registry.Scheme(), repo.RegistryStr(), repo.RepositoryStr(), h)
@@ -172,7 +179,7 @@ func (s *Store) blobExists(ctx context.Context, repo name.Repository, auth authn
 	if err != nil {
 		return false
 	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	resp, err := blobs.Do(req)
 	if err != nil {
 		return false
 	}
