@@ -56,7 +56,7 @@ func (c *cli) newLogoutCommand() *cobra.Command {
 				server = args[0]
 			}
 			key := registryauth.ServerKey(server)
-			fmt.Fprintf(c.out, "Removing login credentials for %s\n", registryauth.DisplayName(key))
+			fmt.Fprintf(c.out, "Removing login credentials for %s\n", key)
 			return registryauth.Erase(key)
 		},
 	}
@@ -123,7 +123,7 @@ func (c *cli) promptCredentials(stdin io.Reader, key string, o *loginOptions) er
 		}
 		o.username = strings.TrimSpace(line)
 		if o.username == "" {
-			return fmt.Errorf("username is required to log in to %s", registryauth.DisplayName(key))
+			return fmt.Errorf("username is required to log in to %s", key)
 		}
 	}
 	if o.password == "" {
@@ -135,7 +135,7 @@ func (c *cli) promptCredentials(stdin io.Reader, key string, o *loginOptions) er
 		}
 		o.password = string(b)
 		if o.password == "" {
-			return fmt.Errorf("password is required to log in to %s", registryauth.DisplayName(key))
+			return fmt.Errorf("password is required to log in to %s", key)
 		}
 	}
 	return nil

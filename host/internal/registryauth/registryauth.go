@@ -40,9 +40,6 @@ func ServerKey(server string) string {
 	return s
 }
 
-// DisplayName is how messages name the server of key.
-func DisplayName(key string) string { return key }
-
 // RegistryHost is the registry host[:port] to check the credentials of
 // key against.
 func RegistryHost(key string) string {
