@@ -62,7 +62,7 @@ func (s *Store) Push(ctx context.Context, ref string, allTags bool, opts ...Pull
 func (s *Store) pushTags(ctx context.Context, r Ref, allTags bool) ([]Ref, error) {
 	if !allTags {
 		if _, err := s.Get(ctx, r.String()); err != nil {
-			return nil, fmt.Errorf("an image does not exist locally with the tag: %s: %w", r.FamiliarName(), errdefs.ErrNotFound)
+			return nil, fmt.Errorf("An image does not exist locally with the tag: %s: %w", r.FamiliarName(), errdefs.ErrNotFound)
 		}
 		return []Ref{r}, nil
 	}
@@ -79,7 +79,7 @@ func (s *Store) pushTags(ctx context.Context, r Ref, allTags bool) ([]Ref, error
 		}
 	}
 	if len(refs) == 0 {
-		return nil, fmt.Errorf("an image does not exist locally with the tag: %s: %w", r.FamiliarName(), errdefs.ErrNotFound)
+		return nil, fmt.Errorf("An image does not exist locally with the tag: %s: %w", r.FamiliarName(), errdefs.ErrNotFound)
 	}
 	return refs, nil
 }

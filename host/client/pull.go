@@ -146,13 +146,19 @@ func (c *cli) registryAuth(ctx context.Context, ref name.Reference) *agentv1.Reg
 // fullRefName is docker's full form of a reference:
 // "docker.io/library/busybox:latest".
 func fullRefName(ref name.Reference) string {
-	reg := ref.Context().RegistryStr()
-	if reg == name.DefaultRegistry {
-		reg = "docker.io"
-	}
 	sep := ":"
 	if _, ok := ref.(name.Digest); ok {
 		sep = "@"
 	}
-	return reg + "/" + ref.Context().RepositoryStr() + sep + ref.Identifier()
+	return fullRepoName(ref.Context()) + sep + ref.Identifier()
+}
+
+// fullRepoName is docker's full form of a repository:
+// "docker.io/library/busybox".
+func fullRepoName(repo name.Repository) string {
+	reg := repo.RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
+	}
+	return reg + "/" + repo.RepositoryStr()
 }

@@ -58,7 +58,7 @@ func (c *cli) runPush(ctx context.Context, o pushOptions) error {
 	}
 	var p *progressPrinter
 	if !o.quiet {
-		fmt.Fprintf(c.out, "The push refers to repository [%s]\n", ref.Context().Name())
+		fmt.Fprintf(c.out, "The push refers to repository [%s]\n", fullRepoName(ref.Context()))
 		p = newProgressPrinter(c.out)
 	}
 	for {
