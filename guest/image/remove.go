@@ -63,11 +63,15 @@ func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) ([]D
 		if err != nil {
 			return err
 		}
-		items, deleted, err = s.removeTx(tx, ref, img, opts)
+		kids, err := childCounts(tx)
+		if err != nil {
+			return err
+		}
+		items, deleted, err = s.removeTx(tx, ref, img, opts, kids)
 		if err != nil || deleted == nil || opts.NoPrune {
 			return err
 		}
-		more, err := s.pruneParentsTx(tx, deleted.Parent)
+		more, err := s.pruneParentsTx(tx, deleted.Parent, kids)
 		items = append(items, more...)
 		return err
 	})
@@ -83,7 +87,9 @@ func (s *Store) Remove(ctx context.Context, ref string, opts RemoveOptions) ([]D
 	return items, nil
 }
 
-func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions) ([]DeleteItem, *Image, error) {
+// removeTx removes ref's name or the image img; kids counts each image's
+// children (childCounts) and is kept current when img goes.
+func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions, kids map[string]int) ([]DeleteItem, *Image, error) {
 	short := shortID(img.ID)
 	users := s.containers(img.ID)
 	byName := ""
@@ -118,10 +124,7 @@ func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions
 				"conflict: unable to delete %s (must be forced) - image is being used by %d container(s)", short, users))
 		}
 	}
-	children, err := childrenTx(tx, img.ID)
-	if err != nil {
-		return nil, nil, err
-	}
+	children := kids[img.ID]
 	if children > 0 && byName == "" {
 		return nil, nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
 			"conflict: unable to delete %s (cannot be forced) - image has dependent child images", short))
@@ -138,6 +141,9 @@ func (s *Store) removeTx(tx *bolt.Tx, ref string, img *Image, opts RemoveOptions
 	}
 	if err := tx.Bucket(bucketRoot).Bucket(bucketImages).Delete([]byte(img.ID)); err != nil {
 		return nil, nil, err
+	}
+	if img.Parent != "" {
+		kids[img.Parent]--
 	}
 	return append(items, DeleteItem{Deleted: img.ID}), img, nil
 }
@@ -174,7 +180,7 @@ func untagOne(tx *bolt.Tx, img *Image, name string) ([]DeleteItem, *Image, error
 // pruneParentsTx deletes the chain of untagged parents (a build's
 // intermediate steps) that the removal of their last child left unused, as
 // docker's rmi does unless --no-prune.
-func (s *Store) pruneParentsTx(tx *bolt.Tx, id string) ([]DeleteItem, error) {
+func (s *Store) pruneParentsTx(tx *bolt.Tx, id string, kids map[string]int) ([]DeleteItem, error) {
 	var items []DeleteItem
 	for id != "" {
 		img, err := getImage(tx, id)
@@ -184,11 +190,10 @@ func (s *Store) pruneParentsTx(tx *bolt.Tx, id string) ([]DeleteItem, error) {
 		if len(img.RepoTags) > 0 || s.containers(id) > 0 {
 			return items, nil
 		}
-		children, err := childrenTx(tx, id)
-		if err != nil || children > 0 {
-			return items, err
+		if kids[id] > 0 {
+			return items, nil
 		}
-		it, _, err := s.removeTx(tx, id, img, RemoveOptions{Force: true})
+		it, _, err := s.removeTx(tx, id, img, RemoveOptions{Force: true}, kids)
 		if err != nil {
 			return items, err
 		}
@@ -201,6 +206,10 @@ func (s *Store) pruneParentsTx(tx *bolt.Tx, id string) ([]DeleteItem, error) {
 // removeAllTx removes the images children first (a parent goes in a later
 // pass, once its children are gone), each with its untagged parents.
 func (s *Store) removeAllTx(tx *bolt.Tx, cands []*Image) ([]DeleteItem, error) {
+	kids, err := childCounts(tx)
+	if err != nil {
+		return nil, err
+	}
 	var items []DeleteItem
 	for progress := true; progress; {
 		progress = false
@@ -208,17 +217,14 @@ func (s *Store) removeAllTx(tx *bolt.Tx, cands []*Image) ([]DeleteItem, error) {
 			if _, err := getImage(tx, img.ID); err != nil {
 				continue // gone already
 			}
-			if n, err := childrenTx(tx, img.ID); err != nil || n > 0 {
-				if err != nil {
-					return items, err
-				}
+			if kids[img.ID] > 0 {
 				continue
 			}
-			it, _, err := s.removeTx(tx, img.ID, img, RemoveOptions{Force: true})
+			it, _, err := s.removeTx(tx, img.ID, img, RemoveOptions{Force: true}, kids)
 			if err != nil {
 				return items, err
 			}
-			more, err := s.pruneParentsTx(tx, img.Parent)
+			more, err := s.pruneParentsTx(tx, img.Parent, kids)
 			if err != nil {
 				return items, err
 			}
@@ -228,17 +234,18 @@ func (s *Store) removeAllTx(tx *bolt.Tx, cands []*Image) ([]DeleteItem, error) {
 	return items, nil
 }
 
-// childrenTx counts the images whose parent is id.
-func childrenTx(tx *bolt.Tx, id string) (int, error) {
-	n := 0
+// childCounts counts each image's children (images whose parent it is),
+// in one pass over the store.
+func childCounts(tx *bolt.Tx) (map[string]int, error) {
+	kids := map[string]int{}
 	err := tx.Bucket(bucketRoot).Bucket(bucketImages).ForEach(func(k, _ []byte) error {
 		img, err := getImage(tx, string(k))
-		if err == nil && img.Parent == id {
-			n++
+		if err == nil && img.Parent != "" {
+			kids[img.Parent]++
 		}
 		return err
 	})
-	return n, err
+	return kids, err
 }
 
 func distinctRepos(tags []string) int {
