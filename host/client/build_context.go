@@ -218,31 +218,10 @@ func addContextEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 	if err != nil {
 		return err
 	}
-	link := ""
-	if info.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(p); err != nil {
-			return err
-		}
-	}
-	hdr, err := tar.FileInfoHeader(info, link)
-	if err != nil {
+	if info.Mode()&(fs.ModeSocket|fs.ModeIrregular) != 0 {
 		return nil // sockets and the like are not sent
 	}
-	hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = name, 0, 0, "", ""
-	if info.IsDir() {
-		hdr.Name += "/"
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	if !info.Mode().IsRegular() {
-		return nil
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(tw, f)
-	return err
+	return writeFileToTar(tw, p, name, info, func(h *tar.Header) {
+		h.Uid, h.Gid, h.Uname, h.Gname = 0, 0, "", ""
+	})
 }

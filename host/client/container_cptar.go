@@ -28,7 +28,7 @@ func writeTar(w io.Writer, src, root string, followLink bool) error {
 		if root == "" {
 			root = filepath.Base(src)
 		}
-		if err := addTarEntry(tw, src, root, info); err != nil {
+		if err := writeFileToTar(tw, src, root, info, nil); err != nil {
 			return err
 		}
 		return tw.Close()
@@ -52,7 +52,7 @@ func writeTar(w io.Writer, src, root string, followLink bool) error {
 		if err != nil {
 			return err
 		}
-		return addTarEntry(tw, p, name, fi)
+		return writeFileToTar(tw, p, name, fi, nil)
 	})
 	if err != nil {
 		return err
@@ -60,7 +60,10 @@ func writeTar(w io.Writer, src, root string, followLink bool) error {
 	return tw.Close()
 }
 
-func addTarEntry(tw *tar.Writer, path, name string, fi fs.FileInfo) error {
+// writeFileToTar writes the file at path to tw as name (a directory gets a
+// trailing "/"), a symlink with its target and a regular file with its
+// content; edit, when set, adjusts the header first.
+func writeFileToTar(tw *tar.Writer, path, name string, fi fs.FileInfo, edit func(*tar.Header)) error {
 	link := ""
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		var err error
@@ -75,6 +78,9 @@ func addTarEntry(tw *tar.Writer, path, name string, fi fs.FileInfo) error {
 	h.Name = name
 	if fi.IsDir() {
 		h.Name += "/"
+	}
+	if edit != nil {
+		edit(h)
 	}
 	if err := tw.WriteHeader(h); err != nil {
 		return err
