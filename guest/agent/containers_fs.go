@@ -16,9 +16,9 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/berth-dev/berth/guest/build"
 	"github.com/berth-dev/berth/guest/snapshot"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
@@ -61,7 +61,7 @@ func (e *engine) changes(r *record) (*agentv1.ChangesResponse, error) {
 			return err
 		}
 		switch {
-		case isWhiteout(info):
+		case build.IsWhiteout(info):
 			ch.Kind = changeDelete
 		case inLower(rel):
 			ch.Kind = changeModify
@@ -71,15 +71,6 @@ func (e *engine) changes(r *record) (*agentv1.ChangesResponse, error) {
 	})
 	sort.Slice(resp.Changes, func(i, j int) bool { return resp.Changes[i].Path < resp.Changes[j].Path })
 	return resp, err
-}
-
-// isWhiteout reports an overlay whiteout: a 0:0 character device.
-func isWhiteout(info fs.FileInfo) bool {
-	if info.Mode()&fs.ModeCharDevice == 0 {
-		return false
-	}
-	st, ok := info.Sys().(*unix.Stat_t)
-	return ok && st.Rdev == 0
 }
 
 // hostPath resolves a path in the container to where it lives here: in a

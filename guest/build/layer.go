@@ -74,7 +74,7 @@ func skipRuntime(p, rel string, info fs.FileInfo) bool {
 }
 
 func writeTarEntry(tw *tar.Writer, p, rel string, info fs.FileInfo, upper bool) error {
-	if upper && isWhiteout(info) {
+	if upper && IsWhiteout(info) {
 		return tw.WriteHeader(&tar.Header{Name: path.Join(path.Dir(rel), ".wh."+path.Base(rel)), Typeflag: tar.TypeReg, Mode: 0o600, ModTime: info.ModTime()})
 	}
 	link := ""
@@ -107,8 +107,9 @@ func writeTarEntry(tw *tar.Writer, p, rel string, info fs.FileInfo, upper bool) 
 	return err
 }
 
-// isWhiteout reports an overlay whiteout: a 0/0 character device.
-func isWhiteout(info fs.FileInfo) bool {
+// IsWhiteout reports an overlay whiteout in an upper dir: a 0/0
+// character device.
+func IsWhiteout(info fs.FileInfo) bool {
 	if info.Mode()&fs.ModeCharDevice == 0 {
 		return false
 	}
