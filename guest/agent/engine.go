@@ -272,6 +272,11 @@ func shortID(id string) string {
 	return id
 }
 
+// HostNetworkLock is the lock file engines sharing the host's network
+// namespace (agents started with a NetworkID) take while they choose a
+// subnet.
+const HostNetworkLock = "/run/berth/network.lock"
+
 // engineHooks let tests run the engine in a network namespace of their
 // own and with their own crun state dir. Nil in production.
 var engineHooks struct {
@@ -286,6 +291,7 @@ func (s *Server) openEngine(ctx context.Context) error {
 	nopts := network.Options{DB: s.db, StateDir: filepath.Join(s.opts.DataDir, "network")}
 	if id := s.opts.NetworkID; id != "" {
 		nopts.DefaultBridge, nopts.Table = "berth-"+id, "berth-"+id
+		nopts.HostLock = HostNetworkLock
 	}
 	if engineHooks.network != nil {
 		engineHooks.network(&nopts)

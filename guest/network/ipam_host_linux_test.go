@@ -2,11 +2,14 @@ package network
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestAutoSubnetSkipsAssignedAddresses: subnets already on an interface are
@@ -77,5 +80,71 @@ func TestAutoSubnetSkipsAssignedAddresses(t *testing.T) {
 				t.Errorf("auto subnet %s, want %s", n.Subnet, st.want)
 			}
 		})
+	}
+}
+
+// TestHostLockSeparatesEngines: engines sharing one namespace (native
+// machines) start at the same moment, each with its own database, bridge and
+// table; with a common HostLock they never pick the same free subnet, for
+// the default bridge as for user networks created at once.
+func TestHostLockSeparatesEngines(t *testing.T) {
+	e := newTestEnv(t)
+	lock := filepath.Join(t.TempDir(), "network.lock")
+	const engines = 3
+	ms := make([]*Manager, engines)
+	errs := make(chan error, engines)
+	for i := range engines {
+		o := e.opts
+		o.DefaultSubnet, o.HostLock = "", lock
+		o.DefaultBridge, o.Table = fmt.Sprintf("bt%d", i), fmt.Sprintf("berth-test%d", i)
+		db, err := bolt.Open(filepath.Join(t.TempDir(), "meta.db"), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		o.DB = db
+		go func() {
+			m, err := New(context.Background(), o)
+			ms[i] = m
+			errs <- err
+		}()
+	}
+	for range engines {
+		if err := <-errs; err != nil {
+			t.Fatalf("New: %v", err)
+		}
+	}
+	for _, m := range ms {
+		t.Cleanup(func() { m.Close() })
+	}
+	var subnets []netip.Prefix
+	for _, m := range ms {
+		n, err := m.Inspect(context.Background(), NameBridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subnets = append(subnets, n.Subnet)
+	}
+	created := make(chan *Network, engines)
+	for i, m := range ms {
+		go func() {
+			n, err := m.Create(context.Background(), CreateOptions{Name: fmt.Sprintf("user%d", i)})
+			if err != nil {
+				t.Errorf("Create: %v", err)
+			}
+			created <- n
+		}()
+	}
+	for range engines {
+		if n := <-created; n != nil {
+			subnets = append(subnets, n.Subnet)
+		}
+	}
+	for i, a := range subnets {
+		for _, b := range subnets[i+1:] {
+			if a.Overlaps(b) {
+				t.Errorf("two engines share a subnet: %v", subnets)
+			}
+		}
 	}
 }

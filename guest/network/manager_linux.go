@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,11 @@ func (m *Manager) restore(ctx context.Context) error {
 	m.nets = nets
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	unlock, err := m.hostLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := m.ensurePredefined(); err != nil {
 		return err
 	}
@@ -117,6 +123,7 @@ func (m *Manager) restore(ctx context.Context) error {
 			logger(ctx).WithError(err).WithField("network", n.Name).Warn("network unavailable")
 		}
 	}
+	unlock()
 	if err := m.syncNAT(); err != nil {
 		return err
 	}
@@ -208,6 +215,35 @@ func (m *Manager) existingBridgeSubnet(name string) (netip.Prefix, netip.Addr, e
 		}
 	}
 	return netip.Prefix{}, netip.Addr{}, nil
+}
+
+// hostLock takes m.opts.HostLock (see Options.HostLock); the returned func
+// releases it and may be called more than once. Without a HostLock it does
+// nothing.
+func (m *Manager) hostLock() (func(), error) {
+	p := m.opts.HostLock
+	if p == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, fmt.Errorf("network: lock %s: %w", p, err)
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("network: lock %s: %w", p, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("network: lock %s: %w", p, err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
 }
 
 // autoSubnet picks a free subnet from the address pools: one overlapping

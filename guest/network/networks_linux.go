@@ -29,6 +29,11 @@ func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, err
 	if err := m.checkOpen(); err != nil {
 		return nil, err
 	}
+	unlock, err := m.hostLock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	n, err := m.newUserNetwork(opts)
 	if err != nil {
 		return nil, err
@@ -36,6 +41,7 @@ func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, err
 	if err := m.ensureBridge(n); err != nil {
 		return nil, err
 	}
+	unlock()
 	if err := m.st.put(n); err != nil {
 		m.deleteBridge(ctx, n)
 		return nil, err

@@ -49,6 +49,11 @@ type Options struct {
 	// (default TableName). Engines sharing one network namespace (native
 	// machines on one host) need one table each: every sync rewrites it.
 	Table string
+	// HostLock, when set, is a file locked (flock) while a subnet is chosen
+	// and its bridge given its address, so that engines sharing one network
+	// namespace (native machines on one host, starting at once) never pick
+	// the same free subnet.
+	HostLock string
 	// DefaultSubnet is the subnet of the "bridge" network when it is first
 	// created. Empty: the first of AddressPools free on this host
 	// (172.17.0.0/16 unless a route or address overlaps it).
