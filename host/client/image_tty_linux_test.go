@@ -4,43 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/berth-dev/berth/internal/testpty"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
-// openPTY returns a pseudo-terminal's two ends: what the test reads, and
-// the terminal the command writes to or reads from.
-func openPTY(t *testing.T) (ptm, pts *os.File) {
-	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { ptm.Close() })
-	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open pts: %v", err)
-	}
-	t.Cleanup(func() { pts.Close() })
-	return ptm, pts
-}
-
 func TestTerminalRefusals(t *testing.T) {
-	_, pts := openPTY(t)
+	_, pts := testpty.Open(t)
 	t.Run("load from a terminal", func(t *testing.T) {
 		f := &fakeImages{}
 		c, _, _ := newTestCLI(t, f)
@@ -65,10 +38,8 @@ func TestTerminalRefusals(t *testing.T) {
 }
 
 func TestPullOnTerminalDrawsBars(t *testing.T) {
-	ptm, pts := openPTY(t)
-	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: 160, Row: 40}); err != nil {
-		t.Fatalf("set size: %v", err)
-	}
+	ptm, pts := testpty.Open(t)
+	testpty.SetSize(t, pts, 40, 160)
 	var screen bytes.Buffer
 	read := make(chan struct{})
 	go func() {
