@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/berth-dev/berth/internal/testpty"
 )
 
 // The test binary doubles as the init: run with envInit set, it is Main.
@@ -205,7 +205,7 @@ func TestTerminalForeground(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pts := openPTS(t)
+			_, pts := testpty.Open(t)
 			ctx, cancel := context.WithTimeout(context.Background(), hang)
 			defer cancel()
 			cmd := initCommand(ctx, t, "--", "sh", "-c", script)
@@ -217,27 +217,4 @@ func TestTerminalForeground(t *testing.T) {
 			}
 		})
 	}
-}
-
-// openPTS opens a new pseudo-terminal and returns its terminal end.
-func openPTS(t *testing.T) *os.File {
-	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { ptm.Close() })
-	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open pts: %v", err)
-	}
-	t.Cleanup(func() { pts.Close() })
-	return pts
 }
