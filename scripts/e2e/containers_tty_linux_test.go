@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/testpty"
 )
 
 // TestRunInteractiveTTY runs `berth run -it` on a pseudo-terminal, as a
@@ -35,7 +37,8 @@ func TestRunInteractiveTTY(t *testing.T) {
 // leaves raw mode afterwards.
 func interactiveTTY(t *testing.T, who string, start, resize unix.Winsize, code int, args ...string) {
 	t.Helper()
-	ptm, pts := openPTY(t, start.Row, start.Col)
+	ptm, pts := testpty.Open(t)
+	testpty.SetSize(t, pts, start.Row, start.Col)
 	scr := &screen{}
 	go scr.copyFrom(ptm)
 
@@ -96,33 +99,6 @@ func lflag(t *testing.T, f *os.File) uint32 {
 		t.Fatal(err)
 	}
 	return tio.Lflag
-}
-
-// openPTY opens a pseudo-terminal pair of the given size; both ends are
-// closed at the end of the test.
-func openPTY(t *testing.T, rows, cols uint16) (ptm, pts *os.File) {
-	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { ptm.Close() })
-	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open pts: %v", err)
-	}
-	t.Cleanup(func() { pts.Close() })
-	if err := unix.IoctlSetWinsize(int(pts.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
-		t.Fatalf("set size: %v", err)
-	}
-	return ptm, pts
 }
 
 // screen collects what a terminal shows.

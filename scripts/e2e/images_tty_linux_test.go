@@ -7,13 +7,16 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/testpty"
 )
 
 // berthOnTerminal runs berth with stdout and stderr on a pseudo-terminal of
 // 160 columns and returns what it drew.
 func berthOnTerminal(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	ptm, pts := openPTY(t, 40, 160)
+	ptm, pts := testpty.Open(t)
+	testpty.SetSize(t, pts, 40, 160)
 	var screen bytes.Buffer
 	read := make(chan struct{})
 	go func() {
