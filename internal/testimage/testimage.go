@@ -1,8 +1,9 @@
 // Package testimage builds the small container images berth's tests run,
 // offline: a layer holding Debian's static busybox (busybox-static), layers
 // made of in-memory files or freshly built static Go programs, images that
-// stack them, docker-archive tarballs for `berth load`, and an in-memory
-// registry on 127.0.0.1 to pull them from. Host and guest tests share it
+// stack them, docker-archive tarballs for `berth load`, and in-memory
+// registries on 127.0.0.1 to pull them from (plain, password-protected, or
+// holding downloads at a gate). Host and guest tests share it
 // (it sits outside both trees so that either may import it).
 package testimage
 
@@ -10,8 +11,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,11 +21,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -213,25 +210,4 @@ func WriteArchive(t testing.TB, ref string, img v1.Image) string {
 		t.Fatalf("write %s: %v", p, err)
 	}
 	return p
-}
-
-// Registry serves an in-memory registry on 127.0.0.1 until the test ends
-// and returns its host:port.
-func Registry(t testing.TB) string {
-	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// Push uploads img to ref (on a Registry).
-func Push(t testing.TB, ref string, img v1.Image) {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatalf("push %s: %v", ref, err)
-	}
 }

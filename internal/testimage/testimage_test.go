@@ -82,8 +82,3 @@ func TestFilesOrder(t *testing.T) {
 		t.Errorf("a/l link = %q", got[3].Link)
 	}
 }
-
-func TestRegistryPush(t *testing.T) {
-	reg := Registry(t)
-	Push(t, reg+"/t/x:1", BusyboxImage(t, nil))
-}
