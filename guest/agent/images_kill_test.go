@@ -7,75 +7,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/berth-dev/berth/guest/internal/testenv"
 	"github.com/berth-dev/berth/internal/testimage"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
-
-// gate holds blob downloads after their first MiB until opened, so that a
-// test can kill the agent in the middle of a pull without timing.
-type gate struct {
-	once    sync.Once
-	open    chan struct{}
-	waiting chan struct{} // closed when a download is held
-	wonce   sync.Once
-}
-
-func (g *gate) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
-			h.ServeHTTP(w, r)
-			return
-		}
-		h.ServeHTTP(&gatedWriter{ResponseWriter: w, g: g, ctx: r.Context()}, r)
-	})
-}
-
-type gatedWriter struct {
-	http.ResponseWriter
-	g   *gate
-	ctx context.Context
-	n   int
-}
-
-func (w *gatedWriter) Write(p []byte) (int, error) {
-	written := 0
-	for len(p) > 0 {
-		if w.n >= 1<<20 {
-			w.g.wonce.Do(func() { close(w.g.waiting) })
-			select {
-			case <-w.g.open:
-			case <-w.ctx.Done():
-				return written, w.ctx.Err()
-			}
-		}
-		chunk := p[:min(len(p), 64<<10)]
-		n, err := w.ResponseWriter.Write(chunk)
-		w.n += n
-		written += n
-		if err != nil {
-			return written, err
-		}
-		if f, ok := w.ResponseWriter.(http.Flusher); ok {
-			f.Flush()
-		}
-		p = p[n:]
-	}
-	return written, nil
-}
 
 // startAgentProcess runs the test binary as a standalone agent.
 func startAgentProcess(t *testing.T, dataDir, sock string) *exec.Cmd {
@@ -93,11 +35,7 @@ func startAgentProcess(t *testing.T, dataDir, sock string) *exec.Cmd {
 func TestKillDuringPull(t *testing.T) {
 	testenv.RequiresRoot(t)
 	ctx := context.Background()
-	g := &gate{open: make(chan struct{}), waiting: make(chan struct{})}
-	defer g.once.Do(func() { close(g.open) })
-	srv := httptest.NewServer(g.wrap(registry.New(registry.Logger(log.New(io.Discard, "", 0)))))
-	defer srv.Close()
-	reg := strings.TrimPrefix(srv.URL, "http://")
+	reg, g := testimage.GatedRegistry(t, 1<<20)
 	// Random, incompressible layers: 4 x 8 MiB.
 	img, err := random.Image(8<<20, 4)
 	if err != nil {
@@ -111,7 +49,7 @@ func TestKillDuringPull(t *testing.T) {
 	c := connect(t, sock)
 	pullErr := make(chan error, 1)
 	go func() { _, err := c.pull(ctx, reg+"/big/image:1"); pullErr <- err }()
-	<-g.waiting // a layer is mid-download
+	<-g.Held() // a layer is mid-download
 	if err := agent1.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +57,7 @@ func TestKillDuringPull(t *testing.T) {
 	if err := <-pullErr; err == nil {
 		t.Fatalf("pull finished although the agent was killed")
 	}
-	g.once.Do(func() { close(g.open) })
+	g.Open()
 
 	startAgentProcess(t, data, sock)
 	c = connect(t, sock)
