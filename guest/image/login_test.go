@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,23 +9,14 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/berth-dev/berth/internal/testimage"
 )
 
 // TestLogin: good credentials pass the registry's /v2/ check, wrong ones
 // are PermissionDenied with docker's words, a closed port is Unavailable.
 func TestLogin(t *testing.T) {
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := testimage.AuthRegistry(t, "alice", "s3cret")
 	s, _ := newStore(t)
 	ctx := context.Background()
 	if err := s.Login(ctx, host, authn.AuthConfig{Username: "alice", Password: "s3cret"}); err != nil {
