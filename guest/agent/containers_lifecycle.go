@@ -47,17 +47,22 @@ func (e *engine) create(ctx context.Context, req *agentv1.CreateContainerRequest
 		Config: mergedConfig(b.cfg, iv.config), HostConfig: b.hc, Networks: nets, Platform: "linux",
 	}
 	r.Path, r.Args = pathArgs(r.Config)
-	if err := e.createRuntime(ctx, r, b, iv, specs); err != nil {
+	st := newSteps(ctx, "create", r.ID)
+	defer st.log()
+	st.done("resolve")
+	if err := e.createRuntime(ctx, r, b, iv, specs, st); err != nil {
 		return nil, err
 	}
 	e.publish(r, "create", nil)
+	st.done("publish")
 	return r, nil
 }
 
 // createRuntime makes the volumes, the network endpoints and the runtime
 // container, then stores the record; on failure it undoes them all.
-func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, iv *imageView, specs []mountSpec) error {
+func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, iv *imageView, specs []mountSpec, st *steps) error {
 	mounts, undoMounts, err := e.makeMounts(ctx, specs, iv.lowers)
+	st.done("mounts")
 	if err != nil {
 		return err
 	}
@@ -78,6 +83,7 @@ func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, i
 		return err
 	}
 	cfg.Create.Network = nc
+	st.done("network")
 	undo := func() {
 		bg := context.WithoutCancel(ctx)
 		e.teardownNetwork(bg, r)
@@ -89,11 +95,13 @@ func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, i
 		undo()
 		return err
 	}
+	st.done("runtime")
 	if err := e.store.insert(r); err != nil {
 		_ = c.Delete(context.WithoutCancel(ctx), true)
 		undo()
 		return err
 	}
+	st.done("store")
 	return nil
 }
 
@@ -147,15 +155,19 @@ func (e *engine) start(ctx context.Context, ref string) error {
 	if st.Status == container.StatusRunning {
 		return nil
 	}
+	sp := newSteps(ctx, "start", r.ID)
+	defer sp.log()
 	if err := e.ensureNetwork(ctx, r, c); err != nil {
 		return err
 	}
+	sp.done("network")
 	attaches := e.takePending(r.ID)
 	var opts *container.AttachOptions
 	if len(attaches) > 0 {
 		opts = unionAttach(attaches)
 	}
 	streams, err := c.Start(ctx, opts)
+	sp.done("runtime")
 	if err != nil {
 		for _, a := range attaches {
 			a.fail()
@@ -166,6 +178,7 @@ func (e *engine) start(ctx context.Context, ref string) error {
 		_ = c.Resize(ctx, uint16(cs[1]), uint16(cs[0])) // docker's [height, width]
 	}
 	e.serveAttaches(r, attaches, streams)
+	sp.done("attaches")
 	return nil
 }
 
@@ -237,6 +250,8 @@ func (e *engine) remove(ctx context.Context, ref string, force, volumes bool) er
 		return err
 	}
 	defer e.lock(r.ID)()
+	sp := newSteps(ctx, "remove", r.ID)
+	defer sp.log()
 	if c, err := e.rt.Get(r.ID); err == nil {
 		st := c.State(ctx).Status
 		if isUp(st) && !force {
@@ -252,7 +267,9 @@ func (e *engine) remove(ctx context.Context, ref string, force, volumes bool) er
 			return fmt.Errorf("cannot remove container \"/%s\": %w", r.Name, err)
 		}
 	}
+	sp.done("runtime")
 	e.forget(ctx, r, volumes)
+	sp.done("forget")
 	return nil
 }
 

@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,13 +60,16 @@ func replaceFile(path string, b []byte, mode os.FileMode, sync bool) error {
 	return nil
 }
 
+// errUndecodable marks a file readJSON could read but not decode.
+var errUndecodable = errors.New("not valid JSON")
+
 func readJSON(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
+		return fmt.Errorf("decode %s: %w: %w", path, errUndecodable, err)
 	}
 	return nil
 }

@@ -56,14 +56,31 @@ func (c *Container) saveState() error {
 	return writeJSONAtomic(filepath.Join(c.dir, "state.json"), c.st)
 }
 
+// update changes the persisted state and stores it durably (fsync).
 func (c *Container) update(fn func(*persisted)) error {
+	return c.updateState(true, fn)
+}
+
+// updateLazy changes the persisted state and stores it atomically but
+// without fsync, for what is also kept elsewhere or matters only while
+// the machine runs: it survives an agent crash (the page cache does), and
+// only a crash of the whole machine can lose it.
+func (c *Container) updateLazy(fn func(*persisted)) error {
+	return c.updateState(false, fn)
+}
+
+func (c *Container) updateState(sync bool, fn func(*persisted)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fn(&c.st)
 	if c.deleted {
 		return nil
 	}
-	return c.saveState()
+	b, err := json.MarshalIndent(c.st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return replaceFile(filepath.Join(c.dir, "state.json"), b, 0o644, sync)
 }
 
 // State returns the container's current state. It is answered from

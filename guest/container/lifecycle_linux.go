@@ -37,14 +37,19 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 	if stopped { // else nothing to store: the start below saves the state
 		c.update(func(p *persisted) { p.ManuallyStopped = false }) //nolint:errcheck // saved again below
 	}
+	sp := newSteps(ctx, "start", c.id)
+	defer sp.log()
 	c.waitShimGone(ctx) // the previous run's shim must have deleted crun's state
+	sp.done("previous shim")
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
+	sp.done("rootfs")
 	if _, err := c.spawnShim(ctx); err != nil {
 		c.recordStartFailure(err)
 		return err
 	}
+	sp.done("shim+crun create")
 	c.setLive(StatusCreated, 0)
 	if attach != nil {
 		var err error
@@ -54,7 +59,9 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 			return err
 		}
 	}
+	sp.done("attach")
 	resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opStart})
+	sp.done("crun start")
 	c.rt.refillLater()
 	if err != nil {
 		c.waitShimGone(ctx)
@@ -65,7 +72,14 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 		return err
 	}
 	c.setStarted(resp.Pid)
-	c.update(func(p *persisted) { //nolint:errcheck // state is also in the shim
+	// Only a restart policy needs the start to survive a crash of the
+	// machine (to restart the container at boot); otherwise an fsync here
+	// would only delay every `run`.
+	save := c.updateLazy
+	if c.cfg.Restart.Name != "" && c.cfg.Restart.Name != "no" {
+		save = c.update
+	}
+	save(func(p *persisted) { //nolint:errcheck // state is also in the shim
 		p.StartedAt, p.Pid, p.Error, p.Dead = time.Now().UTC(), resp.Pid, "", false
 		if restart {
 			p.RestartCount++
@@ -73,8 +87,10 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 			p.RestartCount = 0
 		}
 	})
+	sp.done("state")
 	c.rt.emit(c.id, EventStart, 0)
 	c.monitor()
+	sp.done("emit+monitor")
 	return nil
 }
 
@@ -197,7 +213,10 @@ func (c *Container) Delete(ctx context.Context, force bool) error {
 			return err
 		}
 	}
+	sp := newSteps(ctx, "delete", c.id)
+	defer sp.log()
 	c.waitShimGone(ctx)
+	sp.done("shim gone")
 	c.mu.Lock()
 	already := c.deleted
 	c.deleted = true // no more state writes from the supervisor
@@ -209,6 +228,7 @@ func (c *Container) Delete(ctx context.Context, force bool) error {
 		c.mu.Unlock()
 		return err
 	}
+	sp.done("cleanup")
 	c.rt.forget(c.id)
 	if !already {
 		c.rt.emit(c.id, EventDestroy, 0)

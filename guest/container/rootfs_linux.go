@@ -16,6 +16,8 @@ import (
 
 // prepare creates the state dir, mounts the rootfs and writes the bundle.
 func (c *Container) prepare(ctx context.Context) error {
+	sp := newSteps(ctx, "prepare", c.id)
+	defer sp.log()
 	if err := os.Mkdir(c.dir, 0o711); err != nil {
 		return fmt.Errorf("container %s: state dir: %w", c.id, err)
 	}
@@ -24,13 +26,18 @@ func (c *Container) prepare(ctx context.Context) error {
 	if err := writeJSONAtomic(filepath.Join(c.dir, "meta.json"), c.cfg); err != nil {
 		return err
 	}
+	sp.done("meta")
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
+	sp.done("rootfs")
 	if err := c.writeEtcFiles(); err != nil {
 		return err
 	}
-	return c.writeSpec()
+	sp.done("etc")
+	err := c.writeSpec()
+	sp.done("spec")
+	return err
 }
 
 func (c *Container) rootfs() string { return filepath.Join(c.dir, "rootfs") }
@@ -67,25 +74,10 @@ func (c *Container) mountRootfs() error {
 	return nil
 }
 
-func (c *Container) unmountRootfs() error {
-	rootfs := c.rootfs()
-	for {
-		m, err := mountinfo.Mounted(rootfs)
-		if err != nil || !m {
-			return nil
-		}
-		if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil {
-			return fmt.Errorf("container %s: unmount rootfs: %w", c.id, err)
-		}
-	}
-}
-
-// cleanup unmounts the rootfs and removes the state dir: it is moved to
-// the trash at once and deleted in the background (see trash.go).
+// cleanup removes the state dir and unmounts the rootfs: the dir is moved
+// to the trash at once, the rootfs unmounted and the files deleted in the
+// background (see trash_linux.go).
 func (c *Container) cleanup(ctx context.Context) error {
-	if err := c.unmountRootfs(); err != nil {
-		return err
-	}
 	if err := c.rt.discard(ctx, c.dir); err != nil {
 		return fmt.Errorf("container %s: remove state: %w", c.id, err)
 	}

@@ -97,8 +97,15 @@ func (r *Runtime) loadContainer(id string) (*Container, error) {
 	if err := readJSON(filepath.Join(dir, "meta.json"), &c.cfg); err != nil {
 		return nil, err
 	}
+	// state.json may be empty or torn after a crash of the machine (it is
+	// not always fsynced): the container is then kept with the state it
+	// had when created, its exit coming from the shim's exit.json.
 	if err := readJSON(filepath.Join(dir, "state.json"), &c.st); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		if !errors.Is(err, errUndecodable) {
+			return nil, err
+		}
+		log.G(r.ctx).WithError(err).Warnf("container %s: ignoring its unreadable state", id)
+		c.st = persisted{}
 	}
 	return c, nil
 }

@@ -135,7 +135,9 @@ func (c *Container) waitExit(ctx context.Context) (ExitStatus, error) {
 }
 
 func (c *Container) recordExit(ex ExitStatus) {
-	c.update(func(p *persisted) { //nolint:errcheck // the shim's exit.json also has it
+	// The shim's exit.json has the exit durably: no fsync here, which
+	// would hold c.mu (and so State, Wait and Delete) for its duration.
+	c.updateLazy(func(p *persisted) { //nolint:errcheck // the shim's exit.json also has it
 		p.FinishedAt, p.ExitCode, p.OOMKilled, p.Pid = ex.FinishedAt, ex.ExitCode, ex.OOMKilled, 0
 	})
 	if ex.OOMKilled {
