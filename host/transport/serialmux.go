@@ -111,7 +111,7 @@ func (m *SerialMux) session(ctx context.Context) (*yamux.Session, error) {
 		c.Close()
 		return nil, err
 	}
-	sess, err := yamux.Client(sc, m.cfg)
+	sess, err := yamux.Client(newFrameConn(sc, c), m.cfg)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("serial mux: %w", err)

@@ -25,6 +25,7 @@ package serialmux
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -93,7 +94,20 @@ type sessionConn struct {
 	w    io.Writer
 	once sync.Once
 	done chan struct{}
+
 	wmu  sync.Mutex
+	hdr  []byte // a held data frame header (see Write)
+	wbuf []byte
+}
+
+// yamux frames start with a 12-byte header (version, type, flags, stream
+// id, length); type 0 is data.
+const yamuxHeaderLen = 12
+
+// isDataHeader reports whether b is exactly a yamux data frame header
+// announcing a body.
+func isDataHeader(b []byte) bool {
+	return len(b) == yamuxHeaderLen && b[1] == 0 && binary.BigEndian.Uint32(b[8:]) > 0
 }
 
 func (c *sessionConn) Read(b []byte) (int, error) { return c.f.read(b, c.done) }
@@ -106,6 +120,22 @@ func (c *sessionConn) Write(b []byte) (int, error) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	// yamux's send loop writes a data frame's header and body with two
+	// writes; each write to the port is its own virtio buffer and
+	// notification, so the header is held and written with its body.
+	if c.hdr != nil {
+		c.wbuf = append(append(c.wbuf[:0], c.hdr...), b...)
+		c.hdr = nil
+		n, err := c.w.Write(c.wbuf)
+		if cap(c.wbuf) > 64<<10 {
+			c.wbuf = nil
+		}
+		return max(n-yamuxHeaderLen, 0), err
+	}
+	if isDataHeader(b) {
+		c.hdr = append(make([]byte, 0, yamuxHeaderLen), b...)
+		return len(b), nil
+	}
 	return c.w.Write(b)
 }
 
