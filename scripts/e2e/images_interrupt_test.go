@@ -5,64 +5,22 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/berth-dev/berth/internal/testimage"
 )
-
-// slowBlobs sends blob bodies in small, spaced chunks, so that a pull is
-// still downloading when the test interrupts it.
-type slowBlobs struct{ next http.Handler }
-
-func (s slowBlobs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-		w = &slowWriter{ResponseWriter: w}
-	}
-	s.next.ServeHTTP(w, r)
-}
-
-type slowWriter struct{ http.ResponseWriter }
-
-func (w *slowWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		c := min(len(p), 16<<10)
-		m, err := w.ResponseWriter.Write(p[:c])
-		n += m
-		if err != nil {
-			return n, err
-		}
-		if f, ok := w.ResponseWriter.(http.Flusher); ok {
-			f.Flush()
-		}
-		p = p[c:]
-		time.Sleep(40 * time.Millisecond)
-	}
-	return n, nil
-}
 
 // testPullInterrupted interrupts a pull with SIGINT (Ctrl-C): berth exits
 // with status 130, no image appears, and pulling again works.
 func testPullInterrupted(t *testing.T, _ testImage) {
-	srv := httptest.NewServer(slowBlobs{registry.New(registry.Logger(log.New(io.Discard, "", 0)))})
-	defer srv.Close()
-	ref := strings.TrimPrefix(srv.URL, "http://") + "/test/slow:1"
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, busyboxImage(t)); err != nil {
-		t.Fatalf("push: %v", err)
-	}
+	// Blob downloads stop after 16 KiB until the gate opens: the pull is
+	// mid-layer when it is interrupted, however slow the machine.
+	host, gate := testimage.GatedRegistry(t, 16<<10)
+	ref := host + "/test/slow:1"
+	testimage.Push(t, ref, busyboxImage(t))
 	before := berthOK(t, "images", "-q", "--no-trunc").stdout
 
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
@@ -76,6 +34,11 @@ func testPullInterrupted(t *testing.T, _ testImage) {
 		t.Fatal(err)
 	}
 	waitForLine(t, out, ": Pulling fs layer")
+	select {
+	case <-gate.Held():
+	case <-ctx.Done():
+		t.Fatalf("no layer download reached the gate")
+	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatalf("interrupt: %v", err)
 	}
@@ -88,6 +51,7 @@ func testPullInterrupted(t *testing.T, _ testImage) {
 	if after := berthOK(t, "images", "-q", "--no-trunc").stdout; after != before {
 		t.Errorf("an interrupted pull changed the images: %q, was %q", after, before)
 	}
+	gate.Open()
 	again := berthOK(t, "pull", "-q", ref)
 	if again.stdout != ref+"\n" {
 		t.Errorf("pull after the interrupted one:\n%s", again)

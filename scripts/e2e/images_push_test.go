@@ -1,24 +1,18 @@
 package e2e
 
 import (
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/berth-dev/berth/internal/testimage"
 )
 
 // testPushHistory: berth push to a second registry on 127.0.0.1 with
 // docker's output, the pushed image pulled back after rmi and run, and
 // berth history with docker's columns.
 func testPushHistory(t *testing.T, img testImage) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	target := strings.TrimPrefix(srv.URL, "http://") + "/pushed/busybox:v1"
+	target := testimage.Registry(t) + "/pushed/busybox:v1"
 	berthOK(t, "tag", img.ref, target)
 	r := berthOK(t, "push", target)
 	t.Logf("berth push %s:\n%s", target, r.stdout)
@@ -58,17 +52,7 @@ func testPushHistory(t *testing.T, img testImage) {
 // $DOCKER_CONFIG like docker does) the push goes through; logout forgets.
 func testLoginPush(t *testing.T, img testImage) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="e2e"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := testimage.AuthRegistry(t, "alice", "s3cret")
 	target := host + "/private/busybox:v1"
 	berthOK(t, "tag", img.ref, target)
 	defer berth(t, nil, "rmi", target)

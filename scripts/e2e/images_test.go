@@ -3,19 +3,13 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/berth-dev/berth/internal/testimage"
 )
@@ -46,17 +40,9 @@ func busyboxImage(t *testing.T) v1.Image {
 // it as test/busybox:1.
 func serveImage(t *testing.T, img v1.Image) testImage {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := testimage.Registry(t)
 	ti := testImage{repo: host + "/test/busybox", ref: host + "/test/busybox:1"}
-	ref, err := name.ParseReference(ti.ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatalf("push %s: %v", ti.ref, err)
-	}
+	testimage.Push(t, ti.ref, img)
 	id, err := img.ConfigName()
 	if err != nil {
 		t.Fatal(err)
