@@ -22,6 +22,8 @@ build() { # goos goarch cgo
   exe=berth; [ "$goos" = windows ] && exe=berth.exe
   GOOS=$goos GOARCH=$goarch CGO_ENABLED=$cgo go build -trimpath -ldflags "$LDFLAGS" -o "$out/$exe" ./cmd/berth
   if [ "$goos" = darwin ] && [ "$(uname -s)" = Darwin ]; then packaging/macos/sign.sh "$out/$exe"; fi
+  # berth-vmimage beside berth: `machine init --image REF` runs it to fetch VM images.
+  GOOS=$goos GOARCH=$goarch CGO_ENABLED=0 go build -trimpath -ldflags "$LDFLAGS" -o "$out/" ./cmd/berth-vmimage
   if [ -d "$VMIMAGES/$goarch" ]; then cp -R "$VMIMAGES/$goarch" "$out/vmimage"; else echo "warning: no VM image for $goarch in $VMIMAGES" >&2; fi
   host=$(go env GOOS)/$(go env GOARCH)
   bin=$out/$exe

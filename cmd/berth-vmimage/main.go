@@ -1,7 +1,10 @@
 // Command berth-vmimage builds berth's VM image (kernel, initramfs and
-// manifest.json) from Debian packages:
+// manifest.json) from Debian packages, and fetches one pushed to a
+// registry (berth machine init --image REF runs the latter, so that the
+// berth CLI itself links no HTTP or TLS client):
 //
 //	berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--deb FILE]... [--cache DIR] [--push REF]
+//	berth-vmimage pull --root DIR REF
 package main
 
 import (
@@ -25,12 +28,25 @@ type listFlag []string
 func (l *listFlag) String() string     { return fmt.Sprint([]string(*l)) }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+const usage = `usage: berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--crun-deb FILE] [--deb FILE]... [--cache DIR] [--push REF]
+       berth-vmimage pull --root DIR REF`
+
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "build" {
-		fmt.Fprintln(os.Stderr, "usage: berth-vmimage build --arch amd64|arm64 --out DIR [--agent FILE] [--kernel-deb FILE] [--crun-deb FILE] [--deb FILE]... [--cache DIR] [--push REF]")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
-	os.Exit(build(os.Args[2:]))
+	switch os.Args[1] {
+	case "build":
+		os.Exit(build(os.Args[2:]))
+	case "pull":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		code := pull(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	fmt.Fprintln(os.Stderr, usage)
+	os.Exit(2)
 }
 
 func build(args []string) int {

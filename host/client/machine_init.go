@@ -8,13 +8,9 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
 	"github.com/berth-dev/berth/host/machine"
-	"github.com/berth-dev/berth/vmimage"
 )
 
 type machineInitOptions struct {
@@ -101,21 +97,6 @@ func isImageRef(s string) bool {
 	}
 	host, rest, ok := strings.Cut(s, "/")
 	return ok && strings.ContainsAny(host, ".:") && strings.ContainsAny(rest, ":@")
-}
-
-// fetchImage brings the VM image artifact ref into the state dir
-// (<home>/vmimages/<digest>) and returns that directory.
-func (c *cli) fetchImage(ctx context.Context, ref string) (string, error) {
-	fmt.Fprintf(c.errOut, "Fetching VM image %s...\n", ref)
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return "", fmt.Errorf("invalid --image %q: %w", ref, err)
-	}
-	kc, err := authn.DefaultKeychain.ResolveContext(ctx, r.Context())
-	if err != nil {
-		kc = authn.Anonymous
-	}
-	return vmimage.Pull(ctx, ref, filepath.Join(c.home, "vmimages"), remote.WithAuth(kc))
 }
 
 func (c *cli) machineInit(ctx context.Context, cfg machine.Config, imageRef string) error {

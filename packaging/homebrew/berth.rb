@@ -28,7 +28,7 @@ class Berth < Formula
   end
 
   def install
-    bin.install "berth"
+    bin.install "berth", "berth-vmimage" # berth runs berth-vmimage for machine init --image REF
     # The VM image lives where bootimage.Search looks: <prefix>/share/berth/vmimage.
     (share/"berth").install "vmimage" if File.directory?("vmimage")
     bash_completion.install "completions/berth.bash" => "berth"

@@ -65,6 +65,10 @@ func TestCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build berth: %v", err)
 	}
+	// init --image REF fetches through the berth-vmimage beside berth.
+	if _, err := testbin.Build(binDir, "./cmd/berth-vmimage"); err != nil {
+		t.Fatalf("build berth-vmimage: %v", err)
+	}
 	e := cliEnv{bin: bin, home: t.TempDir()}
 	// No image anywhere yet: init fails clearly and registers nothing.
 	out, err := e.run(t, time.Minute, "machine", "init", "--driver", "qemu", "q0")
