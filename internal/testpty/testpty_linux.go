@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-dev/berth/internal/testenv"
 )
 
 // Open opens a new pseudo-terminal and returns its two ends: the master the
@@ -16,7 +18,7 @@ func Open(t testing.TB) (ptm, pts *os.File) {
 	t.Helper()
 	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
 	if err != nil {
-		t.Skipf("no pseudo-terminals here (/dev/ptmx): %v", err)
+		testenv.SkipOrFail(t, fmt.Sprintf("no pseudo-terminals here (/dev/ptmx): %v", err))
 	}
 	t.Cleanup(func() { ptm.Close() })
 	if err := unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0); err != nil {

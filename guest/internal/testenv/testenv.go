@@ -1,37 +1,14 @@
-// Package testenv holds the one helper guest tests use to skip, with a
-// reason, when the machine cannot run them (not root, no crun, ...).
+// Package testenv is the one helper guest tests use to skip, with a reason,
+// when the machine cannot run them (not root, no crun, ...); in CI
+// (CI=true) they fail instead. It is internal/testenv under the name guest
+// tests import, so that host, guest and e2e tests share one policy.
 package testenv
 
-import (
-	"os"
-	"os/exec"
-	"testing"
-)
+import "github.com/berth-dev/berth/internal/testenv"
 
-// RequiresRoot skips t when not running as root. In CI (CI=true, always
-// root) it fails instead, so that a root test can never be skipped silently
-// there.
-func RequiresRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root (overlayfs, mknod, namespaces); run the tests as root")
-	}
-}
+// RequiresRoot skips t when not running as root (failing in CI).
+var RequiresRoot = testenv.RequiresRoot
 
-// RequiresBinary skips t when name is not on PATH (failing in CI).
-func RequiresBinary(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFail(t, "needs "+name+" on PATH (apt-get install "+name+")")
-	}
-	return p
-}
-
-func skipOrFail(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI cannot skip: %s", why)
-	}
-	t.Skip(why)
-}
+// RequiresBinary skips t when name is not on PATH (failing in CI) and
+// returns its path.
+var RequiresBinary = testenv.RequiresBinary
