@@ -13,7 +13,7 @@ import (
 // Open opens a new pseudo-terminal and returns its two ends: the master the
 // test reads what was shown from (and types into), and the terminal a
 // command gets as its stdin/stdout. Both are closed when the test ends. A
-// machine without /dev/ptmx skips the test, saying so.
+// machine without /dev/ptmx skips the test, saying so (fails it in CI).
 func Open(t testing.TB) (ptm, pts *os.File) {
 	t.Helper()
 	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
