@@ -64,6 +64,30 @@ func Agent(dir string) (note string, err error) {
 	return "FAKE agent (the real one does not build: " + line + ")", copyFile(self, filepath.Join(dir, AgentName))
 }
 
+// Runner is what RunWithAgent runs: a *testing.M.
+type Runner interface{ Run() int }
+
+// RunWithAgent is the body of a TestMain whose tests start berth-agent from
+// PATH: it puts one (see Agent) in a temp dir at the front of PATH, sets
+// *note to Agent's note, runs m, then restores PATH and removes the dir. It
+// returns the exit code for os.Exit.
+func RunWithAgent(m Runner, note *string) int {
+	dir, err := os.MkdirTemp("", "berth-test-agent-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *note, err = Agent(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot provide berth-agent:", err)
+		return 1
+	}
+	path := os.Getenv("PATH")
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+path)
+	defer os.Setenv("PATH", path)
+	return m.Run()
+}
+
 // RunFakeAgent runs the fake agent and exits when this process was started
 // as berth-agent (a copy made by Agent); otherwise it returns.
 func RunFakeAgent() {
