@@ -2,7 +2,6 @@ package native
 
 import (
 	"context"
-	"fmt"
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"net"
@@ -25,20 +24,7 @@ var agentNote string
 
 func TestMain(m *testing.M) {
 	testbin.RunFakeAgent()
-	dir, err := os.MkdirTemp("", "berth-native-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if agentNote, err = testbin.Agent(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "cannot provide berth-agent:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.RunWithAgent(m, &agentNote))
 }
 
 func newDriver(t *testing.T) driver.Driver {
