@@ -33,20 +33,7 @@ func TestMain(m *testing.M) {
 	if name := os.Getenv(daemonEnv); name != "" {
 		os.Exit(runTestDaemon(name))
 	}
-	dir, err := os.MkdirTemp("", "berth-machine-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if agentNote, err = testbin.Agent(dir); err != nil {
-		fmt.Fprintln(os.Stderr, "cannot provide berth-agent:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.RunWithAgent(m, &agentNote))
 }
 
 func runTestDaemon(name string) int {
