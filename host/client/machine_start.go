@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/berth-dev/berth/host/machine"
 )
 
 func (c *cli) newMachineStartCommand() *cobra.Command {
@@ -21,13 +19,11 @@ func (c *cli) newMachineStartCommand() *cobra.Command {
 }
 
 func (c *cli) machineStart(ctx context.Context, name string) error {
-	// The default machine is created on first use, as every other command
-	// that needs a machine does; other names must be made with init.
-	start := c.machines().Start
-	if name == machine.DefaultName {
-		start = c.machines().EnsureRunning
-	}
-	m, err := start(ctx, name, c.errOut)
+	// Start creates the default machine on first use, as every other
+	// command that needs a machine does (other names must be made with
+	// init), and also starts a machine whose VM stopped on its own, which
+	// other commands refuse to boot again.
+	m, err := c.machines().Start(ctx, name, c.errOut)
 	if err != nil {
 		return err
 	}

@@ -61,8 +61,10 @@ type agentRun struct {
 // RunDaemon runs the machine daemon of machine name in the foreground until
 // ctx ends: it starts the guest with the machine's driver, serves the 0600
 // unix socket in the machine's dir, splicing each connection to a fresh
-// agent connection, and restarts the agent when it dies. When ctx ends it
-// asks the agent to shut down, stops the guest and removes its socket.
+// agent connection, and restarts the agent when it dies (drivers without a
+// VM; a VM that stops on its own ends the daemon, see supervise). When ctx
+// ends it asks the agent to shut down, stops the guest and removes its
+// socket.
 // Guest output goes to logw. Only one daemon runs per machine: a second one
 // fails with errdefs.ErrAlreadyExists.
 func (s *Store) RunDaemon(ctx context.Context, name string, logw io.Writer) error {
@@ -128,7 +130,7 @@ func (dm *daemon) run(ctx context.Context) error {
 		dm.ports.Follow(fctx)
 	}()
 	dm.startFileWatch(fctx, &wg) // host file changes to the VM's inotify
-	run = dm.supervise(ctx, run)
+	run, exitErr := dm.supervise(ctx, run)
 
 	log.G(ctx).Info("machine daemon stopping")
 	dm.setState(context.WithoutCancel(ctx), StateStopping)
@@ -139,19 +141,27 @@ func (dm *daemon) run(ctx context.Context) error {
 	dm.stopAgent(context.WithoutCancel(ctx), run)
 	wg.Wait()
 	log.G(ctx).Info("machine daemon stopped")
-	return nil
+	return exitErr
 }
 
-// supervise restarts the agent whenever it dies, until ctx ends. It returns
-// the current run (nil when the agent is not running).
-func (dm *daemon) supervise(ctx context.Context, run *agentRun) *agentRun {
+// supervise watches the guest until ctx ends. A VM that stops on its own
+// (qemu killed, a kernel panic, a power off from inside) is not booted
+// again: the machine stays stopped until `berth machine start`, and
+// supervise returns at once with a nil run and the error that says why
+// (nil for a clean power off). The agent of a driver without a VM is the
+// whole machine: it is restarted whenever it dies. supervise returns the
+// current run (nil when the guest is not running).
+func (dm *daemon) supervise(ctx context.Context, run *agentRun) (*agentRun, error) {
 	backoff := time.Second
 	for {
 		started := time.Now()
 		select {
 		case <-ctx.Done():
-			return run
+			return run, nil
 		case <-run.done:
+		}
+		if dm.d.Features().VM {
+			return nil, dm.guestExited(ctx, run.err)
 		}
 		log.G(ctx).WithError(run.err).Error("agent died; restarting it")
 		if time.Since(started) > restartMax {
@@ -161,7 +171,7 @@ func (dm *daemon) supervise(ctx context.Context, run *agentRun) *agentRun {
 		for {
 			select {
 			case <-ctx.Done():
-				return nil
+				return nil, nil
 			case <-time.After(backoff):
 			}
 			r, err := dm.startAgent(ctx)
@@ -174,6 +184,21 @@ func (dm *daemon) supervise(ctx context.Context, run *agentRun) *agentRun {
 		}
 		dm.setState(ctx, StateRunning)
 	}
+}
+
+// guestExited records why the VM stopped without being asked to (err from
+// the driver: its last console lines) and returns the daemon's error; a
+// clean power off from inside the guest leaves no record.
+func (dm *daemon) guestExited(ctx context.Context, err error) error {
+	if err == nil {
+		log.G(ctx).Warn("the VM powered off; the machine is stopped (start it with: berth machine start " + dm.m.Name + ")")
+		return nil
+	}
+	log.G(ctx).WithError(err).Error("the VM stopped unexpectedly; the machine stays stopped until: berth machine start " + dm.m.Name)
+	if werr := writeLastExit(dm.m.dir, newExit(err, time.Now())); werr != nil {
+		log.G(ctx).WithError(werr).Warn("cannot record why the VM stopped")
+	}
+	return fmt.Errorf("machine %q: the VM stopped unexpectedly: %w", dm.m.Name, err)
 }
 
 // startAgent starts the guest and waits until the agent answers.

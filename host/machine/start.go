@@ -34,7 +34,27 @@ const (
 // EnsureRunning returns the running machine name, creating the default
 // machine with the OS's default driver when it does not exist yet, and
 // starting it (with one line of progress on progress) when it is stopped.
+// A machine whose VM stopped on its own (LastExit) is not started again:
+// the error (errdefs.ErrUnavailable) says so and how to start it.
 func (s *Store) EnsureRunning(ctx context.Context, name string, progress io.Writer) (*Machine, error) {
+	m, err := s.getOrCreate(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	switch st := m.State(); {
+	case st == StateRunning:
+		return m, nil
+	case !st.Running():
+		if e, crashed := m.LastExit(); crashed {
+			return nil, notRunning(m, e)
+		}
+	}
+	return s.Start(ctx, name, progress)
+}
+
+// getOrCreate returns machine name, creating the default machine with the
+// OS's default driver when it does not exist yet.
+func (s *Store) getOrCreate(ctx context.Context, name string) (*Machine, error) {
 	m, err := s.Get(name)
 	if errdefs.IsNotFound(err) && name == DefaultName {
 		m, err = s.Create(ctx, Config{Name: name})
@@ -42,20 +62,16 @@ func (s *Store) EnsureRunning(ctx context.Context, name string, progress io.Writ
 			m, err = s.Get(name)
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	if m.State() == StateRunning {
-		return m, nil
-	}
-	return s.Start(ctx, name, progress)
+	return m, err
 }
 
 // Start starts the machine's daemon in the background and waits until the
-// agent answers through it. Starting a running machine does nothing. Two
-// concurrent Starts of one machine start one daemon.
+// agent answers through it; the default machine is created first when it
+// does not exist yet. Starting a running machine does nothing. Two
+// concurrent Starts of one machine start one daemon. Start also starts a
+// machine whose VM stopped on its own, and clears that record.
 func (s *Store) Start(ctx context.Context, name string, progress io.Writer) (*Machine, error) {
-	m, err := s.Get(name)
+	m, err := s.getOrCreate(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +87,9 @@ func (s *Store) Start(ctx context.Context, name string, progress io.Writer) (*Ma
 	defer l.Unlock()
 	if m.State().Running() {
 		return m, waitReady(ctx, m, nil)
+	}
+	if err := clearLastExit(m.dir); err != nil {
+		return nil, fmt.Errorf("machine %q: %w", name, err)
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "Starting machine %q (%s driver)...\n", name, m.Config.Driver)
