@@ -214,15 +214,23 @@ func (f *fakeContainers) Prune(ctx context.Context, r *agentv1.PruneRequest) (*a
 // fakeImageStore is an Images service that knows which images are there.
 type fakeImageStore struct {
 	agentv1.TTRPCImagesService
-	mu      sync.Mutex
-	present map[string]bool
-	pulled  []string
-	images  []*agentv1.Image
+	mu       sync.Mutex
+	present  map[string]bool
+	pulled   []string
+	inspects int
+	images   []*agentv1.Image
+}
+
+func (f *fakeImageStore) has(ref string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.present[ref]
 }
 
 func (f *fakeImageStore) Inspect(ctx context.Context, r *agentv1.InspectImageRequest) (*agentv1.InspectImageResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.inspects++
 	if !f.present[r.Ref] {
 		return nil, grpcErr(errdefs.ErrNotFound, "No such image: %s", r.Ref)
 	}

@@ -52,17 +52,18 @@ type fakeContainers struct {
 	agentv1.TTRPCContainersService // nil: calls a test does not expect panic
 	h                              *engineHarness
 
-	mu       sync.Mutex
-	byRef    map[string]*fakeCtr
-	order    []*fakeCtr
-	next     *fakeCtr // template for the next created container
-	startErr error
-	created  []*agentv1.CreateContainerRequest
-	calls    []string
-	copyTar  []byte // what CopyFrom writes
-	copied   []byte // what CopyTo read
-	copyReqs []*agentv1.CopyRequest
-	statsN   int
+	mu        sync.Mutex
+	byRef     map[string]*fakeCtr
+	order     []*fakeCtr
+	next      *fakeCtr // template for the next created container
+	startErr  error
+	createErr error // what Create fails with, when set
+	created   []*agentv1.CreateContainerRequest
+	calls     []string
+	copyTar   []byte // what CopyFrom writes
+	copied    []byte // what CopyTo read
+	copyReqs  []*agentv1.CopyRequest
+	statsN    int
 }
 
 func (f *fakeContainers) record(call string) {
@@ -106,6 +107,12 @@ func (f *fakeContainers) Create(ctx context.Context, r *agentv1.CreateContainerR
 	var cfg container.Config
 	if err := json.Unmarshal(r.Config, &cfg); err != nil {
 		return nil, grpcErr(errdefs.ErrInvalidArgument, "bad config: %v", err)
+	}
+	if f.createErr != nil {
+		return nil, f.createErr
+	}
+	if !f.h.imgs.has(cfg.Image) { // as the agent: the image must be there
+		return nil, grpcErr(errdefs.ErrNotFound, "No such image: %s", cfg.Image)
 	}
 	f.mu.Lock()
 	f.created = append(f.created, r)

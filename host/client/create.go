@@ -44,10 +44,24 @@ func usageError(cmd *cobra.Command, err error) error {
 // creates the container. It returns the container id. Every failure exits
 // with status 125, as docker's.
 func (c *cli) createContainer(ctx context.Context, cmd *cobra.Command, o *containerOptions) (string, error) {
+	req, err := c.prepareCreate(cmd, o)
+	if err != nil {
+		return "", err
+	}
+	a, err := c.agent(ctx)
+	if err != nil {
+		return "", withExitCode(125, err)
+	}
+	return c.create(ctx, a, o, req)
+}
+
+// prepareCreate checks the flags and builds the create request, before
+// anything is asked of the machine.
+func (c *cli) prepareCreate(cmd *cobra.Command, o *containerOptions) (*agentv1.CreateContainerRequest, error) {
 	if o.resolver == nil {
 		res, err := o.bindResolver()
 		if err != nil {
-			return "", withExitCode(125, err)
+			return nil, withExitCode(125, err)
 		}
 		res.Machine = c.machine
 		if res.Machine == machine.DefaultName {
@@ -58,23 +72,42 @@ func (c *cli) createContainer(ctx context.Context, cmd *cobra.Command, o *contai
 	}
 	bodies, err := o.toConfig(cmd.Flags())
 	if err != nil {
-		return "", usageError(cmd, err)
+		return nil, usageError(cmd, err)
 	}
 	if _, err := parseImageRef(o.image); err != nil {
-		return "", withExitCode(125, err)
+		return nil, withExitCode(125, err)
 	}
 	req, err := createRequest(o, bodies)
 	if err != nil {
-		return "", withExitCode(125, err)
+		return nil, withExitCode(125, err)
 	}
-	a, err := c.agent(ctx)
-	if err != nil {
-		return "", withExitCode(125, err)
-	}
-	if err := c.ensureImage(ctx, a, o.image, o.platform, o.pull); err != nil {
-		return "", withExitCode(125, err)
+	return req, nil
+}
+
+// create sends req, pulling the image as --pull says. Like docker's CLI it
+// asks for the container first and pulls only when the agent reports the
+// image missing ("Unable to find image 'busybox:latest' locally"), then
+// asks again: one round trip when the image is there, as it mostly is.
+func (c *cli) create(ctx context.Context, a *agentConn, o *containerOptions, req *agentv1.CreateContainerRequest) (string, error) {
+	if o.pull == pullAlways {
+		if err := c.pullQuietly(ctx, a, o.image, o.platform); err != nil {
+			return "", withExitCode(125, err)
+		}
 	}
 	resp, err := a.Containers.Create(ctx, req)
+	if err != nil && o.pull == pullMissing {
+		missing, ierr := c.imageMissing(ctx, a, o.image, fromAgent(err))
+		if ierr != nil {
+			return "", withExitCode(125, ierr)
+		}
+		if missing {
+			fmt.Fprintf(c.errOut, "Unable to find image '%s' locally\n", displayRef(o.image))
+			if err := c.pullQuietly(ctx, a, o.image, o.platform); err != nil {
+				return "", withExitCode(125, err)
+			}
+			resp, err = a.Containers.Create(ctx, req)
+		}
+	}
 	if err != nil {
 		return "", withExitCode(125, fromAgent(err))
 	}
@@ -82,6 +115,23 @@ func (c *cli) createContainer(ctx context.Context, cmd *cobra.Command, o *contai
 		fmt.Fprintf(c.errOut, "WARNING: %s\n", w)
 	}
 	return resp.Id, nil
+}
+
+// imageMissing says whether a create that failed with createErr did so
+// because image is not in the store. A not-found error may also be about a
+// network or volume, so the store is asked.
+func (c *cli) imageMissing(ctx context.Context, a *agentConn, image string, createErr error) (bool, error) {
+	if !errdefs.IsNotFound(createErr) {
+		return false, nil
+	}
+	_, err := a.Images.Inspect(ctx, &agentv1.InspectImageRequest{Ref: image})
+	if err == nil {
+		return false, nil
+	}
+	if err = fromAgent(err); !errdefs.IsNotFound(err) {
+		return false, err
+	}
+	return true, nil
 }
 
 func createRequest(o *containerOptions, b *createBodies) (*agentv1.CreateContainerRequest, error) {
@@ -100,26 +150,6 @@ func createRequest(o *containerOptions, b *createBodies) (*agentv1.CreateContain
 	return &agentv1.CreateContainerRequest{
 		Name: o.name, Config: cfg, HostConfig: hc, NetworkingConfig: nc, Platform: o.platform,
 	}, nil
-}
-
-// ensureImage pulls the image when --pull asks for it: always, or when it
-// is missing ("Unable to find image 'busybox:latest' locally"). Progress
-// goes to stderr, as docker's run does.
-func (c *cli) ensureImage(ctx context.Context, a *agentConn, image, platform, policy string) error {
-	switch policy {
-	case pullNever:
-		return nil
-	case pullMissing:
-		_, err := a.Images.Inspect(ctx, &agentv1.InspectImageRequest{Ref: image})
-		if err == nil {
-			return nil
-		}
-		if err = fromAgent(err); !errdefs.IsNotFound(err) {
-			return err
-		}
-		fmt.Fprintf(c.errOut, "Unable to find image '%s' locally\n", displayRef(image))
-	}
-	return c.pullQuietly(ctx, a, image, platform)
 }
 
 // pullQuietly pulls image drawing docker's progress on stderr.

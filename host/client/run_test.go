@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -49,27 +50,52 @@ func TestRunImplicitPull(t *testing.T) {
 	}
 }
 
+// TestRunPullPolicies: --pull missing asks for the container first and
+// looks at the store only when that fails (one round trip when the image is
+// there); always pulls first; never fails as docker's does.
 func TestRunPullPolicies(t *testing.T) {
 	for _, tc := range []struct {
-		policy  string
-		present bool
-		pulls   int
+		policy   string
+		present  bool
+		pulls    int
+		inspects int
+		code     int
 	}{
-		{"missing", true, 0},
-		{"missing", false, 1},
-		{"always", true, 1},
-		{"never", false, 0},
+		{"missing", true, 0, 0, 0},
+		{"missing", false, 1, 1, 0},
+		{"always", true, 1, 0, 0},
+		{"never", true, 0, 0, 0},
+		{"never", false, 0, 0, 125},
 	} {
-		t.Run(tc.policy, func(t *testing.T) {
-			c, h, _, _ := newEngineCLI(t, "")
+		t.Run(fmt.Sprintf("%s/present=%v", tc.policy, tc.present), func(t *testing.T) {
+			c, h, _, errOut := newEngineCLI(t, "")
 			h.imgs.present["busybox"] = tc.present
-			if _, code := execCmd(t, c.newRunCommand(), "--pull", tc.policy, "busybox"); code != 0 {
-				t.Fatalf("exit %d", code)
+			msg, code := execCmd(t, c.newRunCommand(), "--pull", tc.policy, "busybox")
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; message %q, stderr %q", code, tc.code, msg, errOut)
 			}
-			if len(h.imgs.pulled) != tc.pulls {
-				t.Errorf("%d pulls, want %d", len(h.imgs.pulled), tc.pulls)
+			if tc.code != 0 && !strings.Contains(msg, "No such image: busybox") {
+				t.Errorf("message %q; want the agent's No such image", msg)
+			}
+			if len(h.imgs.pulled) != tc.pulls || h.imgs.inspects != tc.inspects {
+				t.Errorf("%d pulls and %d image inspects, want %d and %d", len(h.imgs.pulled), h.imgs.inspects, tc.pulls, tc.inspects)
 			}
 		})
+	}
+}
+
+// TestRunCreateNotFoundNotImage: a create that fails with not-found for
+// something other than the image (a network) is reported as is, no pull.
+func TestRunCreateNotFoundNotImage(t *testing.T) {
+	c, h, _, errOut := newEngineCLI(t, "")
+	h.imgs.present["busybox"] = true
+	h.ctrs.createErr = grpcErr(errdefs.ErrNotFound, "network nonet not found")
+	msg, code := execCmd(t, c.newRunCommand(), "--network", "nonet", "busybox")
+	if code != 125 || !strings.Contains(msg+errOut.String(), "network nonet not found") || strings.Contains(errOut.String(), "Unable to find image") {
+		t.Fatalf("exit %d, message %q, stderr %q", code, msg, errOut)
+	}
+	if len(h.imgs.pulled) != 0 || h.imgs.inspects != 1 {
+		t.Errorf("%d pulls, %d image inspects; want none and one", len(h.imgs.pulled), h.imgs.inspects)
 	}
 }
 
