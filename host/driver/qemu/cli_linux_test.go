@@ -2,17 +2,16 @@ package qemu
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/host/internal/testbin"
+	"github.com/berth-dev/berth/internal/machineproc"
 	"github.com/berth-dev/berth/internal/testimage"
 	"github.com/berth-dev/berth/vmimage"
 )
@@ -39,20 +38,6 @@ func (e cliEnv) must(t *testing.T, timeout time.Duration, args ...string) string
 		t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
-}
-
-// pidIn reads a pid from a pid file or the daemon's JSON status.
-func pidIn(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	var st struct{ PID int }
-	if json.Unmarshal(b, &st) == nil && st.PID > 0 {
-		return st.PID
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
 }
 
 // TestCLI: `berth machine init --driver qemu`, start, version answered
@@ -103,11 +88,7 @@ func TestCLI(t *testing.T) {
 	mdir := filepath.Join(e.home, "machines", "q1")
 	t.Cleanup(func() {
 		e.run(t, time.Minute, "machine", "stop", "q1")
-		for _, f := range []string{"qemu.pid", "daemon.json"} {
-			if pid := pidIn(filepath.Join(mdir, f)); pid > 1 {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
+		machineproc.Kill(mdir)
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(mdir, "daemon.log"))
 			t.Logf("daemon.log:\n%s", b)
@@ -131,7 +112,7 @@ func TestCLI(t *testing.T) {
 	}
 
 	t.Run("KillQEMU", func(t *testing.T) {
-		old := pidIn(filepath.Join(mdir, "qemu.pid"))
+		old := machineproc.PID(filepath.Join(mdir, "qemu.pid"))
 		if old <= 1 {
 			t.Fatalf("no qemu pid file")
 		}
@@ -139,7 +120,7 @@ func TestCLI(t *testing.T) {
 		deadline := time.Now().Add(2 * time.Minute)
 		last := "qemu was not started again"
 		for {
-			pid := pidIn(filepath.Join(mdir, "qemu.pid"))
+			pid := machineproc.PID(filepath.Join(mdir, "qemu.pid"))
 			if pid > 1 && pid != old {
 				out, err := e.run(t, 30*time.Second, "--machine", "q1", "version")
 				if err == nil {
@@ -159,7 +140,7 @@ func TestCLI(t *testing.T) {
 	if !strings.Contains(ls, "q1 qemu Stopped") {
 		t.Errorf("machine ls after stop = %q", ls)
 	}
-	if pid := pidIn(filepath.Join(mdir, "qemu.pid")); pid > 1 {
+	if pid := machineproc.PID(filepath.Join(mdir, "qemu.pid")); pid > 1 {
 		if syscall.Kill(pid, 0) == nil {
 			t.Errorf("qemu (pid %d) still runs after machine stop", pid)
 		}

@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/host/internal/testbin"
+	"github.com/berth-dev/berth/internal/machineproc"
 	"github.com/berth-dev/berth/internal/testimage"
 )
 
@@ -93,11 +93,7 @@ func TestVMShellAndFileEvents(t *testing.T) {
 	mdir := filepath.Join(e.home, "machines", m)
 	t.Cleanup(func() {
 		e.run(t, 2*time.Minute, "machine", "stop", m)
-		for _, f := range []string{"qemu.pid", "daemon.json"} {
-			if pid := pidIn(filepath.Join(mdir, f)); pid > 1 {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
+		machineproc.Kill(mdir)
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(mdir, "daemon.log"))
 			t.Logf("daemon.log:\n%s", b)
