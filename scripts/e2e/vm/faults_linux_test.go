@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/machineproc"
 )
 
 // TestVMFaults: what a user sees when a qemu machine cannot work. Each
@@ -112,7 +114,7 @@ func (e *env) checkStopped(t *testing.T) {
 		t.Errorf("machine ls after a failed start: %q", row)
 	}
 	for _, f := range []string{"qemu.pid", "daemon.json"} {
-		if pid := pidIn(filepath.Join(e.dir(), f)); pid > 1 && alive(pid) {
+		if pid := machineproc.PID(filepath.Join(e.dir(), f)); pid > 1 && machineproc.Alive(pid) {
 			t.Errorf("%s names pid %d, which still runs after the failed start", f, pid)
 		}
 	}

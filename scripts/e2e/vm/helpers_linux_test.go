@@ -3,7 +3,6 @@ package vm
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,15 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/berth-dev/berth/internal/machineproc"
 	"github.com/berth-dev/berth/internal/testimage"
 )
 
@@ -102,11 +100,7 @@ func newEnv(t *testing.T, machine string) *env {
 	e := &env{bin: bin, home: t.TempDir(), machine: machine}
 	t.Cleanup(func() {
 		e.run(t, commandTimeout, "machine", "stop", machine)
-		for _, f := range []string{"qemu.pid", "daemon.json"} {
-			if pid := pidIn(filepath.Join(e.dir(), f)); pid > 1 {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
+		machineproc.Kill(e.dir())
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(e.dir(), "daemon.log"))
 			t.Logf("daemon.log:\n%s", b)
@@ -174,30 +168,6 @@ func (e *env) lsRow(t *testing.T) string {
 	}
 	t.Fatalf("machine %s not in machine ls", e.machine)
 	return ""
-}
-
-// pidIn reads a pid from a pid file or the daemon's JSON status.
-func pidIn(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	var st struct{ PID int }
-	if json.Unmarshal(b, &st) == nil && st.PID > 0 {
-		return st.PID
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
-}
-
-// alive reports whether process pid exists (and is not a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(rest, "Z")
 }
 
 // indexHTML is what the image's httpd serves.

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/machineproc"
 )
 
 // TestVM is the end-to-end test of a qemu machine: init (2 CPUs, 1GiB,
@@ -135,14 +137,14 @@ func testVMForwardAll(t *testing.T, e *env, ref string) {
 // the unless-stopped web container with its forward are back.
 func testVMRestart(t *testing.T, e *env, ref string) {
 	port := strings.TrimSpace(strings.TrimPrefix(e.ok(t, "port", "web", "80").stdout, "127.0.0.1:"))
-	qemu := pidIn(filepath.Join(e.dir(), "qemu.pid"))
+	qemu := machineproc.PID(filepath.Join(e.dir(), "qemu.pid"))
 	begin := time.Now()
 	e.ok(t, "machine", "stop")
 	t.Logf("machine stop: %v", time.Since(begin).Round(time.Millisecond))
 	if row := e.lsRow(t); !strings.HasPrefix(row, "vm qemu Stopped 2 1GiB ") {
 		t.Errorf("machine ls after stop: %q", row)
 	}
-	if qemu <= 1 || alive(qemu) {
+	if qemu <= 1 || machineproc.Alive(qemu) {
 		t.Errorf("qemu (pid %d) runs after machine stop", qemu)
 	}
 	waitClosed(t, "127.0.0.1:"+port, 5*time.Second)
@@ -169,14 +171,14 @@ func checkData(t *testing.T, e *env, ref string) {
 // daemon, and what the guest had synced to its data disk is there.
 func testVMKillQEMU(t *testing.T, e *env, ref string) {
 	e.ok(t, "run", "--rm", "-v", "vmdata:/v", ref, "sh", "-c", "echo synced > /v/g && busybox sync")
-	old := pidIn(filepath.Join(e.dir(), "qemu.pid"))
+	old := machineproc.PID(filepath.Join(e.dir(), "qemu.pid"))
 	if old <= 1 {
 		t.Fatal("no qemu pid file")
 	}
 	begin := time.Now()
 	syscall.Kill(old, syscall.SIGKILL)
 	for end := time.Now().Add(bootTimeout); ; time.Sleep(200 * time.Millisecond) {
-		if pid := pidIn(filepath.Join(e.dir(), "qemu.pid")); pid > 1 && pid != old {
+		if pid := machineproc.PID(filepath.Join(e.dir(), "qemu.pid")); pid > 1 && pid != old {
 			if r := e.run(t, commandTimeout, "version"); r.code == 0 {
 				break
 			}
