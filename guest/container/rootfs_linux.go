@@ -15,6 +15,8 @@ import (
 )
 
 // prepare creates the state dir, mounts the rootfs and writes the bundle.
+// meta.json, the one file written durably, is written (and fsynced) while
+// the rest is prepared.
 func (c *Container) prepare(ctx context.Context) error {
 	sp := newSteps(ctx, "prepare", c.id)
 	defer sp.log()
@@ -23,10 +25,18 @@ func (c *Container) prepare(ctx context.Context) error {
 	}
 	// state.json is first written at the first start: a missing one reads
 	// as the empty state of a created container (one fsync less).
-	if err := writeJSONAtomic(filepath.Join(c.dir, "meta.json"), c.cfg); err != nil {
-		return err
+	meta := make(chan error, 1)
+	go func() { meta <- writeJSONAtomic(filepath.Join(c.dir, "meta.json"), c.cfg) }()
+	err := c.prepareBundle(sp)
+	if merr := <-meta; err == nil {
+		err = merr
 	}
 	sp.done("meta")
+	return err
+}
+
+// prepareBundle mounts the rootfs and writes the /etc files and the spec.
+func (c *Container) prepareBundle(sp *steps) error {
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
