@@ -11,13 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containerd/ttrpc"
 
+	"github.com/berth-dev/berth/internal/machineproc"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 )
@@ -68,11 +67,8 @@ func (e *env) close() {
 		_, _ = e.run(ctx, "machine", "stop", m)
 		cancel()
 		dir := e.machineDir(m)
-		for _, pid := range []int{pidIn(filepath.Join(dir, "qemu.pid")), pidIn(filepath.Join(dir, "daemon.json")), pidIn(filepath.Join(dir, "agent.pid"))} {
-			if pid > 1 && syscall.Kill(pid, 0) == nil {
-				say("killing leftover pid %d of machine %s", pid, m)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
+		for _, pid := range machineproc.Kill(dir) {
+			say("killed leftover pid %d of machine %s", pid, m)
 		}
 	}
 	if e.o.keepTemp {
@@ -144,21 +140,6 @@ func (e *env) containers(name string) (agentv1.TTRPCContainersClient, func(), er
 	}
 	cl := ttrpc.NewClient(c)
 	return agentv1.NewTTRPCContainersClient(cl), func() { cl.Close() }, nil
-}
-
-// pidIn reads a pid from a pid file or a JSON status with a PID field.
-func pidIn(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	s := strings.TrimSpace(string(b))
-	if i := strings.Index(s, `"pid":`); i >= 0 {
-		s = strings.TrimLeft(s[i+len(`"pid":`):], " ")
-		s = s[:strings.IndexFunc(s+",", func(r rune) bool { return r < '0' || r > '9' })]
-	}
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 func say(format string, args ...any) {

@@ -15,6 +15,7 @@ import (
 
 	ctypes "github.com/moby/moby/api/types/container"
 
+	"github.com/berth-dev/berth/internal/machineproc"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
@@ -76,7 +77,7 @@ func helperPIDs(dir string, qemu int) []int {
 // over secs idle seconds, then the agent's memory inside the VM.
 func (e *env) idleFigures(ctx context.Context, m string, secs int) error {
 	dir := e.machineDir(m)
-	qemu := pidIn(filepath.Join(dir, "qemu.pid"))
+	qemu := machineproc.PID(filepath.Join(dir, "qemu.pid"))
 	if qemu <= 1 {
 		return fmt.Errorf("machine %s: no qemu pid", m)
 	}
