@@ -19,8 +19,9 @@ import (
 // reached through --forward-all, cgroup v2 limits, stats, pause and OOM
 // (testVMCgroups); then stop and start the machine and find
 // the image, the volume's data and the restarted web container with its
-// forward; then kill -9 qemu and find the daemon booted it again with the
-// data disk intact. Boot and run times are logged.
+// forward; then kill -9 qemu: the machine shows as stopped, commands say
+// so, and machine start starts it again with the data disk intact. Boot
+// and run times are logged.
 func TestVM(t *testing.T) {
 	img := requireVM(t)
 	e := newEnv(t, "vm")
@@ -167,8 +168,11 @@ func checkData(t *testing.T, e *env, ref string) {
 	}
 }
 
-// testVMKillQEMU: a qemu killed with -9 is booted again by the machine's
-// daemon, and what the guest had synced to its data disk is there.
+// testVMKillQEMU: after kill -9 of qemu the machine shows as stopped (its
+// daemon does not boot it again, leaves no pid or socket behind and says
+// why in its log), commands say it is not running and how to start it,
+// machine start starts it cleanly, and what the guest had synced to its
+// data disk is there.
 func testVMKillQEMU(t *testing.T, e *env, ref string) {
 	e.ok(t, "run", "--rm", "-v", "vmdata:/v", ref, "sh", "-c", "echo synced > /v/g && busybox sync")
 	old := machineproc.PID(filepath.Join(e.dir(), "qemu.pid"))
@@ -177,19 +181,31 @@ func testVMKillQEMU(t *testing.T, e *env, ref string) {
 	}
 	begin := time.Now()
 	syscall.Kill(old, syscall.SIGKILL)
-	for end := time.Now().Add(bootTimeout); ; time.Sleep(200 * time.Millisecond) {
-		if pid := machineproc.PID(filepath.Join(e.dir(), "qemu.pid")); pid > 1 && pid != old {
-			if r := e.run(t, commandTimeout, "version"); r.code == 0 {
-				break
-			}
-		}
+	for end := time.Now().Add(bootTimeout); !strings.HasPrefix(e.lsRow(t), "vm qemu Stopped "); time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatalf("the machine did not come back within %s after qemu was killed", bootTimeout)
+			t.Fatalf("machine ls %s after qemu was killed: %q, want Stopped", bootTimeout, e.lsRow(t))
 		}
 	}
-	t.Logf("kill -9 of qemu until the agent answers again: %v", time.Since(begin).Round(time.Millisecond))
+	t.Logf("kill -9 of qemu until the machine shows as stopped: %v", time.Since(begin).Round(time.Millisecond))
+	for _, f := range []string{"qemu.pid", "qmp.sock", "agent.sock", "fs0.sock", "daemon.sock", "daemon.json"} {
+		if _, err := os.Stat(filepath.Join(e.dir(), f)); err == nil {
+			t.Errorf("%s left behind after qemu was killed", f)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.dir(), "daemon.log")); !strings.Contains(string(b), "the VM stopped unexpectedly") {
+		t.Errorf("daemon.log does not say why the VM stopped:\n%s", b)
+	}
+	r := e.run(t, commandTimeout, "ps")
+	if r.code == 0 || !strings.Contains(r.stderr, `cannot connect to machine "vm": it is stopped`) ||
+		!strings.Contains(r.stderr, "signal: killed") || !strings.Contains(r.stderr, "berth machine start vm") {
+		t.Errorf("ps after qemu was killed: want the machine not running, why, and how to start it\n%s", r)
+	}
+	if pid := machineproc.PID(filepath.Join(e.dir(), "qemu.pid")); pid > 1 {
+		t.Fatalf("qemu was started again (pid %d)", pid)
+	}
+	e.start(t, "after kill -9 of qemu")
 	if row := e.lsRow(t); !strings.HasPrefix(row, "vm qemu Running ") {
-		t.Errorf("machine ls after the VM came back: %q", row)
+		t.Errorf("machine ls after machine start: %q", row)
 	}
 	checkData(t, e, ref)
 	if r := e.ok(t, "run", "--rm", "-v", "vmdata:/v", ref, "busybox", "cat", "/v/g"); r.stdout != "synced\n" {
