@@ -70,13 +70,8 @@ func serveForward(ctx context.Context, r ForwardResolver, tc *targetCache, id st
 		return
 	}
 	if proto == "tcp+fd" {
-		// The host handed the client's socket over; it replaces c.
-		if c, err = receiveConn(c); err != nil {
-			log.G(ctx).WithError(err).Debugf("forward stream %s: no connection received", id)
-			return
-		}
-		defer c.Close()
-		proto = "tcp"
+		serveHandoffs(ctx, r, tc, id, c)
+		return
 	}
 	t, err := dialTarget(ctx, r, tc, ctr, proto, port)
 	if err != nil {
@@ -139,19 +134,56 @@ func parseForwardID(id string) (proto, ctr string, port uint16, err error) {
 	return parts[0], parts[1], uint16(p), nil
 }
 
-// receiveConn reads the one byte that carries a handed-off TCP socket
-// (SCM_RIGHTS) from the unix stream c and returns that socket.
-func receiveConn(c net.Conn) (net.Conn, error) {
+// serveHandoffs serves a "tcp+fd" stream: the host hands client sockets
+// over on it, each as one byte carrying the socket, and keeps it open for
+// the next ones (the first comes at once; the stream ends when the host
+// closes it). Every socket received is relayed to a fresh connection to the
+// target in its own goroutine, which ends with the connection.
+func serveHandoffs(ctx context.Context, r ForwardResolver, tc *targetCache, id string, c net.Conn) {
+	_, ctr, port, _ := parseForwardID(id)
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return nil, fmt.Errorf("a handed-off connection needs a unix socket, not %T: %w", c, errdefs.ErrInvalidArgument)
+		log.G(ctx).Debugf("forward stream %s: a handed-off connection needs a unix socket, not %T", id, c)
+		return
 	}
-	uc.SetReadDeadline(time.Now().Add(forwardDialTimeout))
+	deadline := time.Now().Add(forwardDialTimeout)
+	for n := 0; ; n++ {
+		conn, err := receiveConn(uc, deadline)
+		if err != nil {
+			if n == 0 || !errors.Is(err, io.EOF) {
+				log.G(ctx).WithError(err).Debugf("forward stream %s: no connection received", id)
+			}
+			return
+		}
+		deadline = time.Time{}
+		go func() {
+			defer conn.Close()
+			t, err := dialTarget(ctx, r, tc, ctr, "tcp", port)
+			if err != nil {
+				log.G(ctx).WithError(err).Debugf("forward stream %s: no target", id)
+				return
+			}
+			defer t.Close()
+			if err := forwardTCP(conn, t); err != nil {
+				log.G(ctx).WithError(err).Debugf("forward stream %s ended", id)
+			}
+		}()
+	}
+}
+
+// receiveConn reads the one byte that carries a handed-off TCP socket
+// (SCM_RIGHTS) from the unix stream uc, waiting until deadline (zero: no
+// limit), and returns that socket. The host closing uc is io.EOF.
+func receiveConn(uc *net.UnixConn, deadline time.Time) (net.Conn, error) {
+	uc.SetReadDeadline(deadline)
 	var b [1]byte
 	oob := make([]byte, syscall.CmsgSpace(4*4))
-	_, oobn, _, _, err := uc.ReadMsgUnix(b[:], oob)
+	n, oobn, _, _, err := uc.ReadMsgUnix(b[:], oob)
 	if err != nil {
 		return nil, err
+	}
+	if n == 0 && oobn == 0 {
+		return nil, io.EOF
 	}
 	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -258,38 +259,46 @@ func TestServeForwardHandoff(t *testing.T) {
 	port := tcpServer(t, func(c *net.TCPConn) { io.Copy(c, c); c.CloseWrite() })
 	dial := forwardServer(t, mapResolver{"c1": "127.0.0.1"})
 
-	// A client connection accepted on the "host", handed to the agent.
+	// Client connections accepted on the "host", handed to the agent one
+	// after the other on one stream, which the host then closes.
 	front, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer front.Close()
-	client, err := net.DialTCP("tcp4", nil, front.Addr().(*net.TCPAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	accepted, err := front.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := dial("tcp+fd/c1/" + strconv.Itoa(int(port)))
-	f, err := accepted.File()
-	if err != nil {
-		t.Fatal(err)
+	var clients []*net.TCPConn
+	for range 3 {
+		client, err := net.DialTCP("tcp4", nil, front.Addr().(*net.TCPAddr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		accepted, err := front.AcceptTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := accepted.File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.WriteMsgUnix([]byte{0}, syscall.UnixRights(int(f.Fd())), nil); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		accepted.Close()
+		clients = append(clients, client)
 	}
-	if _, _, err := s.WriteMsgUnix([]byte{0}, syscall.UnixRights(int(f.Fd())), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	accepted.Close()
 	s.Close()
 
-	client.Write([]byte("handed off"))
-	client.CloseWrite()
-	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if b, err := io.ReadAll(client); err != nil || string(b) != "handed off" {
-		t.Fatalf("echo through a handed-off connection: %q, %v", b, err)
+	for i, client := range clients {
+		msg := fmt.Sprintf("handed off %d", i)
+		client.Write([]byte(msg))
+		client.CloseWrite()
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if b, err := io.ReadAll(client); err != nil || string(b) != msg {
+			t.Fatalf("echo through handed-off connection %d: %q, %v", i, b, err)
+		}
 	}
 
 	// A handoff stream without a socket is dropped.

@@ -11,8 +11,9 @@
 //	tcp/<container>/<port>
 //	udp/<container>/<port>
 //
-// (and "tcp+fd/<container>/<port>" for a connection handed off whole; see
-// HandoffFunc). <container> is the container's id as the agent reports it (a name or a
+// (and "tcp+fd/<container>/<port>" for connections handed off whole: such a
+// stream stays open and carries one client socket after another, each as
+// one byte with SCM_RIGHTS; see HandoffFunc and UnixHandoff). <container> is the container's id as the agent reports it (a name or a
 // unique id prefix also resolves, but the Forwarder always sends what it was
 // given); it never contains "/". <port> is the container port in decimal,
 // 1–65535. StreamID builds such an id and ParseStreamID reads one.

@@ -35,6 +35,67 @@ func TestHandoff(t *testing.T) {
 	if got := agent.streams.Load(); got != 3 {
 		t.Fatalf("agent served %d handed-off connections, want 3", got)
 	}
+	if got := agent.accepted.Load(); got != 1 {
+		t.Fatalf("the handoffs took %d agent connections, want 1 (one per target)", got)
+	}
+}
+
+// An agent that closes the handoff stream (it restarted) gets a new one
+// with the next connection, and no client connection is lost.
+func TestHandoffReconnects(t *testing.T) {
+	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
+	agent.handoffOnce.Store(true)
+	dialUnix := func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", agent.ln.Addr().String())
+	}
+	f := newForwarder(t, nil, WithHandoff(UnixHandoff(dialUnix)))
+	port := publishOne(t, f, "c1", Binding{Proto: TCP, ContainerPort: echoTCP(t)})
+	for i := range 3 {
+		// Wait until the agent has dropped the last stream, so that the
+		// next handoff finds it closed.
+		for deadline := time.Now().Add(10 * time.Second); agent.accepted.Load() != int64(i) || agent.handoffStreams.Load() != 0; {
+			if time.Now().After(deadline) {
+				t.Fatalf("agent: %d connections accepted, %d handoff streams open; want %d, 0", agent.accepted.Load(), agent.handoffStreams.Load(), i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		c := dialTCP(t, port)
+		c.Write([]byte("hello"))
+		c.CloseWrite()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if b, err := io.ReadAll(c); err != nil || string(b) != "hello" {
+			t.Fatalf("connection %d: echo through a handed-off connection: %q, %v", i, b, err)
+		}
+		c.Close()
+	}
+}
+
+// Removing the container closes its handoff stream to the agent.
+func TestHandoffClosesWithListener(t *testing.T) {
+	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
+	dialUnix := func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", agent.ln.Addr().String())
+	}
+	f := newForwarder(t, nil, WithHandoff(UnixHandoff(dialUnix)))
+	port := publishOne(t, f, "c1", Binding{Proto: TCP, ContainerPort: echoTCP(t)})
+	c := dialTCP(t, port)
+	c.Write([]byte("x"))
+	c.CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(c); err != nil || string(b) != "x" {
+		t.Fatalf("echo: %q, %v", b, err)
+	}
+	if got := agent.handoffStreams.Load(); got != 1 {
+		t.Fatalf("%d handoff streams open, want 1", got)
+	}
+	f.Remove("c1")
+	for deadline := time.Now().Add(10 * time.Second); agent.handoffStreams.Load() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the handoff stream is still open after its container's forwards were removed")
+		}
+	}
 }
 
 func TestHandoffNeedsUnixSocket(t *testing.T) {

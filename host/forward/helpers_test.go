@@ -19,11 +19,17 @@ import (
 // fakeAgent serves forward streams on a unix socket the way the agent does:
 // it reads the header, looks the container up in targets and dials it.
 type fakeAgent struct {
-	targets map[string]string // container id -> host of its ports
-	ln      net.Listener
-	streams atomic.Int64 // streams served
-	open    atomic.Int64 // streams still open
-	wg      sync.WaitGroup
+	targets  map[string]string // container id -> host of its ports
+	ln       net.Listener
+	streams  atomic.Int64 // streams (or handed-off connections) served
+	open     atomic.Int64 // streams still open
+	accepted atomic.Int64 // agent connections accepted
+	// handoffStreams counts the tcp+fd streams open.
+	handoffStreams atomic.Int64
+	// handoffOnce makes a tcp+fd stream end after one socket, as an agent
+	// that restarts would.
+	handoffOnce atomic.Bool
+	wg          sync.WaitGroup
 }
 
 func startFakeAgent(t *testing.T, targets map[string]string) *fakeAgent {
@@ -41,6 +47,7 @@ func startFakeAgent(t *testing.T, targets map[string]string) *fakeAgent {
 			if err != nil {
 				return
 			}
+			a.accepted.Add(1)
 			a.wg.Add(1)
 			go func() { defer a.wg.Done(); a.serve(c) }()
 		}
@@ -61,11 +68,24 @@ func (a *fakeAgent) serve(c net.Conn) {
 		return
 	}
 	if proto == TCPHandoff {
-		if c, err = receiveTestConn(c); err != nil {
-			return
+		// Sockets handed over one after the other, until the host closes.
+		a.handoffStreams.Add(1)
+		defer func() { c.Close(); a.handoffStreams.Add(-1) }()
+		for {
+			hc, err := receiveTestConn(c)
+			if err != nil {
+				return
+			}
+			a.wg.Add(1)
+			go func() { defer a.wg.Done(); a.serveTCP(hc, host, port) }()
+			if a.handoffOnce.Load() {
+				return
+			}
 		}
-		defer c.Close()
-		proto = TCP
+	}
+	if proto == TCP {
+		a.serveTCP(c, host, port)
+		return
 	}
 	a.streams.Add(1)
 	a.open.Add(1)
@@ -75,10 +95,6 @@ func (a *fakeAgent) serve(c net.Conn) {
 		return
 	}
 	defer t.Close()
-	if proto == TCP {
-		transport.Splice(c, t)
-		return
-	}
 	go func() {
 		buf := make([]byte, 2+maxDatagram)
 		for {
@@ -102,6 +118,19 @@ func (a *fakeAgent) serve(c net.Conn) {
 		}
 		t.Write(buf[:n])
 	}
+}
+
+// serveTCP relays c to port on host.
+func (a *fakeAgent) serveTCP(c net.Conn, host string, port uint16) {
+	defer c.Close()
+	a.streams.Add(1)
+	a.open.Add(1)
+	defer a.open.Add(-1)
+	t, err := net.Dial(TCP, net.JoinHostPort(host, itoa(port)))
+	if err != nil {
+		return
+	}
+	transport.Splice(c, t)
 }
 
 func (a *fakeAgent) dialer() DialFunc {
