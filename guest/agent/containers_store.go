@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -236,9 +237,16 @@ func lookupRecord(b *bolt.Bucket, ref string) (*record, error) {
 	return found, nil
 }
 
+// findByName scans the records for name. Only the name of each record is
+// decoded (it comes second, after the id), and the match in full: a
+// create checks the name twice, inside the write transaction, so a full
+// decode of every record made creating the 100th container slow.
 func findByName(b *bolt.Bucket, name string) *record {
 	var found *record
 	_ = b.ForEach(func(_, v []byte) error {
+		if n, ok := recordName(v); ok && n != name {
+			return nil
+		}
 		var r record
 		if json.Unmarshal(v, &r) == nil && r.Name == name {
 			found = &r
@@ -247,6 +255,33 @@ func findByName(b *bolt.Bucket, name string) *record {
 		return nil
 	})
 	return found
+}
+
+// recordName reads the "name" member of a stored record without decoding
+// the rest; ok is false when the record does not read as expected (the
+// caller then decodes it in full).
+func recordName(v []byte) (name string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if k != "name" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", false
+			}
+			continue
+		}
+		t, err := dec.Token()
+		n, isString := t.(string)
+		return n, err == nil && isString
+	}
+	return "", true // no name member: the empty name
 }
 
 var errStop = errors.New("stop")
