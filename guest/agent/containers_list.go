@@ -29,7 +29,7 @@ func (e *engine) list(ctx context.Context, req *agentv1.ListContainersRequest) (
 	if err != nil {
 		return nil, err
 	}
-	recs, err := e.store.list()
+	recs, err := e.store.listShared() // read only
 	if err != nil {
 		return nil, err
 	}

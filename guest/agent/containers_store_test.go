@@ -87,3 +87,68 @@ func TestStoreNames(t *testing.T) {
 		t.Errorf("rename to a taken name succeeded")
 	}
 }
+
+// TestStoreListShared checks that listShared decodes a record again only
+// when it changed, and forgets removed ones.
+func TestStoreListShared(t *testing.T) {
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "m.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := newContainerStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if err := s.insert(&record{ID: "id-" + n, Name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byID := func() map[string]*record {
+		t.Helper()
+		recs, err := s.listShared()
+		if err != nil {
+			t.Fatalf("listShared: %v", err)
+		}
+		m := map[string]*record{}
+		for _, r := range recs {
+			m[r.ID] = r
+		}
+		return m
+	}
+	first := byID()
+	if _, err := s.update("id-b", func(r *record) error { r.Name = "b2"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.remove("id-c"); err != nil {
+		t.Fatal(err)
+	}
+	second := byID()
+	for _, tc := range []struct {
+		id       string
+		present  bool
+		same     bool // the same decoded record as before
+		wantName string
+	}{
+		{"id-a", true, true, "a"},
+		{"id-b", true, false, "b2"},
+		{"id-c", false, false, ""},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			r, ok := second[tc.id]
+			if ok != tc.present {
+				t.Fatalf("listed: %v, want %v", ok, tc.present)
+			}
+			if !ok {
+				if _, cached := s.decoded[tc.id]; cached {
+					t.Errorf("removed record still cached")
+				}
+				return
+			}
+			if (r == first[tc.id]) != tc.same || r.Name != tc.wantName {
+				t.Errorf("record %+v (same as before: %v), want name %q, same %v", r, r == first[tc.id], tc.wantName, tc.same)
+			}
+		})
+	}
+}
