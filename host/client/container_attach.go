@@ -23,6 +23,8 @@ type attachSpec struct {
 	// start is called once the stream is wired (run, start -a); nil for
 	// plain attach.
 	start func() error
+	// stream is the data stream opened ahead (run); nil: open one.
+	stream earlyStream
 }
 
 // attachSession attaches to container id and copies the streams until its
@@ -30,16 +32,18 @@ type attachSpec struct {
 func (c *cli) attachSession(ctx context.Context, a *agentConn, id string, s attachSpec) error {
 	keys, err := parseDetachKeys(s.detachKeys)
 	if err != nil {
+		s.stream.discard()
 		return withExitCode(125, err)
 	}
 	if s.tty && s.stdin {
 		if f, ok := c.in.(*os.File); ok {
 			if _, isTerm := terminalFd(f); !isTerm {
+				s.stream.discard()
 				return errors.New("the input device is not a TTY")
 			}
 		}
 	}
-	conn, sid, err := a.openStream(ctx)
+	conn, sid, err := s.stream.take(ctx, a)
 	if err != nil {
 		return err
 	}

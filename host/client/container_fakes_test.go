@@ -58,12 +58,14 @@ type fakeContainers struct {
 	next      *fakeCtr // template for the next created container
 	startErr  error
 	createErr error // what Create fails with, when set
-	created   []*agentv1.CreateContainerRequest
-	calls     []string
-	copyTar   []byte // what CopyFrom writes
-	copied    []byte // what CopyTo read
-	copyReqs  []*agentv1.CopyRequest
-	statsN    int
+	// beforeCreate, when set, runs first in Create.
+	beforeCreate func(ctx context.Context) error
+	created      []*agentv1.CreateContainerRequest
+	calls        []string
+	copyTar      []byte // what CopyFrom writes
+	copied       []byte // what CopyTo read
+	copyReqs     []*agentv1.CopyRequest
+	statsN       int
 }
 
 func (f *fakeContainers) record(call string) {
@@ -107,6 +109,11 @@ func (f *fakeContainers) Create(ctx context.Context, r *agentv1.CreateContainerR
 	var cfg container.Config
 	if err := json.Unmarshal(r.Config, &cfg); err != nil {
 		return nil, grpcErr(errdefs.ErrInvalidArgument, "bad config: %v", err)
+	}
+	if f.beforeCreate != nil {
+		if err := f.beforeCreate(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if f.createErr != nil {
 		return nil, f.createErr

@@ -95,6 +95,7 @@ type dataStreams struct {
 	mu      sync.Mutex
 	streams map[string]chan net.Conn
 	next    int
+	opened  chan string // when set, gets each reserved id
 }
 
 func newDataStreams() *dataStreams { return &dataStreams{streams: map[string]chan net.Conn{}} }
@@ -105,6 +106,9 @@ func (d *dataStreams) OpenStream(ctx context.Context, _ *emptypb.Empty) (*agentv
 	d.next++
 	id := fmt.Sprintf("s%d", d.next)
 	d.streams[id] = make(chan net.Conn, 1)
+	if d.opened != nil {
+		d.opened <- id
+	}
 	return &agentv1.OpenStreamResponse{Id: id}, nil
 }
 

@@ -58,13 +58,22 @@ func (c *cli) runRun(ctx context.Context, cmd *cobra.Command, o runOptions) erro
 	if clientRemove {
 		o.autoRemove = false
 	}
-	id, err := c.createContainer(ctx, cmd, o.containerOptions)
+	req, err := c.prepareCreate(cmd, o.containerOptions)
 	if err != nil {
 		return err
 	}
 	a, err := c.agent(ctx)
 	if err != nil {
 		return withExitCode(125, err)
+	}
+	var early earlyStream
+	if !o.detach { // the attach stream is opened while the agent creates
+		early = a.openStreamEarly(ctx)
+	}
+	id, err := c.create(ctx, a, o.containerOptions, req)
+	if err != nil {
+		early.discard()
+		return err
 	}
 	published := len(o.publish) > 0 || o.publishAll
 	start := func() error {
@@ -86,10 +95,10 @@ func (c *cli) runRun(ctx context.Context, cmd *cobra.Command, o runOptions) erro
 		fmt.Fprintln(c.out, id)
 		return nil
 	}
-	return c.runAttachedContainer(ctx, a, id, o, start, clientRemove, published)
+	return c.runAttachedContainer(ctx, a, id, o, start, early, clientRemove, published)
 }
 
-func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string, o runOptions, start func() error, remove, published bool) error {
+func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string, o runOptions, start func() error, early earlyStream, remove, published bool) error {
 	attach := map[string]bool{}
 	for _, s := range o.attach.values {
 		attach[s] = true
@@ -99,7 +108,7 @@ func (c *cli) runAttachedContainer(ctx context.Context, a *agentConn, id string,
 	}
 	spec := attachSpec{
 		tty: o.tty, stdin: o.stdin || attach["stdin"], stdout: attach["stdout"], stderr: attach["stderr"],
-		detachKeys: o.detachKeys, sigProxy: o.sigProxy && !o.tty, start: start,
+		detachKeys: o.detachKeys, sigProxy: o.sigProxy && !o.tty, start: start, stream: early,
 	}
 	err := c.attachSession(ctx, a, id, spec)
 	if errors.Is(err, errDetached) {

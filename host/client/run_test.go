@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -79,6 +80,45 @@ func TestRunPullPolicies(t *testing.T) {
 			}
 			if len(h.imgs.pulled) != tc.pulls || h.imgs.inspects != tc.inspects {
 				t.Errorf("%d pulls and %d image inspects, want %d and %d", len(h.imgs.pulled), h.imgs.inspects, tc.pulls, tc.inspects)
+			}
+		})
+	}
+}
+
+// TestRunOpensStreamDuringCreate: an attached run reserves its attach
+// stream while the agent creates the container (the fake's Create waits
+// for the reservation, generously), and uses that stream; when the create
+// fails the early stream is dropped.
+func TestRunOpensStreamDuringCreate(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("create fails=%v", fail), func(t *testing.T) {
+			c, h, out, _ := newEngineCLI(t, "")
+			h.imgs.present["busybox"] = true
+			h.ctrs.next = &fakeCtr{stdout: "hi\n"}
+			h.opened = make(chan string, 8)
+			h.ctrs.beforeCreate = func(ctx context.Context) error {
+				select {
+				case <-h.opened:
+				case <-time.After(15 * time.Second): // below execCmd's 20 s bound
+					return grpcErr(errdefs.ErrUnavailable, "no data stream was reserved during the create")
+				}
+				if fail {
+					return grpcErr(errdefs.ErrInvalidArgument, "bad create")
+				}
+				return nil
+			}
+			msg, code := execCmd(t, c.newRunCommand(), "busybox")
+			if fail {
+				if code != 125 || !strings.Contains(msg, "bad create") {
+					t.Fatalf("exit %d, message %q; want 125 and the create's error", code, msg)
+				}
+				return
+			}
+			if code != 0 || out.String() != "hi\n" {
+				t.Fatalf("exit %d, message %q, stdout %q", code, msg, out)
+			}
+			if n := len(h.opened); n != 0 {
+				t.Errorf("%d more data streams reserved after the create; want the early one used", n)
 			}
 		})
 	}
