@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/host/internal/testbin"
 	"github.com/berth-dev/berth/host/internal/testenv"
+	"github.com/berth-dev/berth/internal/machineproc"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 )
 
@@ -94,7 +94,7 @@ func cleanupMachine(t *testing.T, s *Store, name string) {
 		return
 	}
 	st, _ := m.Status()
-	agent := readPID(m.dir, "agent.pid")
+	agent := machineproc.PID(filepath.Join(m.dir, "agent.pid"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.Stop(ctx, name); err != nil {
@@ -112,12 +112,6 @@ func cleanupMachine(t *testing.T, s *Store, name string) {
 	}
 }
 
-func readPID(dir, file string) int {
-	b, _ := os.ReadFile(filepath.Join(dir, file))
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
 func agentVersion(t *testing.T, m *Machine) string {
 	t.Helper()
 	conn, err := m.Dialer()()
@@ -129,15 +123,6 @@ func agentVersion(t *testing.T, m *Machine) string {
 		t.Fatalf("Version through the daemon: %v", err)
 	}
 	return r.Version
-}
-
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i > 0 && !bytes.HasPrefix(b[i:], []byte(") Z"))
 }
 
 func TestDaemonLifecycle(t *testing.T) {
@@ -155,8 +140,8 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Errorf("agent answered an empty version")
 	}
 	st, _ := m.Status()
-	agent := readPID(m.dir, "agent.pid")
-	if st.PID <= 0 || agent <= 0 || !alive(st.PID) || !alive(agent) {
+	agent := machineproc.PID(filepath.Join(m.dir, "agent.pid"))
+	if st.PID <= 0 || agent <= 0 || !machineproc.Alive(st.PID) || !machineproc.Alive(agent) {
 		t.Fatalf("daemon pid %d, agent pid %d: want both alive", st.PID, agent)
 	}
 	var progress bytes.Buffer
@@ -174,8 +159,8 @@ func TestDaemonLifecycle(t *testing.T) {
 			t.Errorf("%s still there after Stop", f)
 		}
 	}
-	if alive(st.PID) || alive(agent) {
-		t.Errorf("after Stop: daemon alive %v, agent alive %v", alive(st.PID), alive(agent))
+	if machineproc.Alive(st.PID) || machineproc.Alive(agent) {
+		t.Errorf("after Stop: daemon alive %v, agent alive %v", machineproc.Alive(st.PID), machineproc.Alive(agent))
 	}
 	if err := s.Stop(context.Background(), "life"); err != nil {
 		t.Errorf("second Stop = %v, want nil", err)
@@ -221,7 +206,7 @@ func TestDaemonKilledRestarts(t *testing.T) {
 	s, _ := daemonStore(t, nil)
 	m := newRunning(t, s, "k9")
 	st, _ := m.Status()
-	agent := readPID(m.dir, "agent.pid")
+	agent := machineproc.PID(filepath.Join(m.dir, "agent.pid"))
 	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +224,7 @@ func TestDaemonKilledRestarts(t *testing.T) {
 		t.Errorf("no start progress after kill -9: %q", progress.String())
 	}
 	agentVersion(t, m2)
-	if alive(agent) {
+	if machineproc.Alive(agent) {
 		t.Errorf("the killed daemon's agent (pid %d) still runs", agent)
 	}
 }
@@ -261,7 +246,7 @@ func TestRemoveRunning(t *testing.T) {
 	if _, err := os.Stat(m.dir); !os.IsNotExist(err) {
 		t.Errorf("machine dir still there: %v", err)
 	}
-	if alive(st.PID) {
+	if machineproc.Alive(st.PID) {
 		t.Errorf("daemon still runs after Remove -f")
 	}
 }
