@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/spf13/cobra"
@@ -148,7 +149,10 @@ func (c *cli) drawBuild(ctx context.Context, st agentv1.TTRPCImages_BuildClient,
 }
 
 // runFailed matches the builder's message for a failed RUN and its code.
-var runFailed = regexp.MustCompile(`returned a non-zero code: (\d+)$`)
+// Compiled on first use: package-level regexps cost every command.
+var runFailed = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`returned a non-zero code: (\d+)$`)
+})
 
 // buildError reports a failed build as docker does: once the build has
 // started, the builder's message alone on stderr (written here), exiting
@@ -163,7 +167,7 @@ func buildError(ctx context.Context, stderr io.Writer, err error, started bool) 
 	}
 	msg := cleanDaemonMessage(errgrpc.ToNative(err).Error())
 	code := 1
-	if m := runFailed.FindStringSubmatch(msg); m != nil {
+	if m := runFailed().FindStringSubmatch(msg); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 && n < 256 {
 			code = n
 		}

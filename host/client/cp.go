@@ -47,7 +47,7 @@ func (c *cli) newCpCommand() *cobra.Command {
 // splitCpArg splits "CONTAINER:PATH"; a local path (absolute, or starting
 // with "." or a drive letter) has no container.
 func splitCpArg(arg string) (ctr, p string) {
-	if filepath.IsAbs(arg) || strings.HasPrefix(arg, ".") || driveLetter.MatchString(arg) {
+	if filepath.IsAbs(arg) || strings.HasPrefix(arg, ".") || driveLetter().MatchString(arg) {
 		return "", arg
 	}
 	ctr, p, ok := strings.Cut(arg, ":")

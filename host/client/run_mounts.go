@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/mount"
@@ -171,4 +172,5 @@ func setKV(m map[string]string, kv string) map[string]string {
 }
 
 // driveLetter matches a Windows host path at the start of a -v spec.
-var driveLetter = regexp.MustCompile(`^[a-zA-Z]:[\\/]`)
+// Compiled on first use: package-level regexps cost every command.
+var driveLetter = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z]:[\\/]`) })

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -88,11 +89,16 @@ func (c *cli) version(ctx context.Context, format string) error {
 	}}
 	var serr error
 	v.Server, serr = c.serverVersion(ctx)
-	if err := tmpl.Execute(c.out, v); err != nil && serr == nil {
-		return fmt.Errorf("template: %w", err)
+	var buf bytes.Buffer // one write, not one per template piece
+	terr := tmpl.Execute(&buf, v)
+	if (terr == nil || serr != nil) && format != "" && !strings.HasSuffix(format, "\n") {
+		buf.WriteByte('\n')
 	}
-	if format != "" && !strings.HasSuffix(format, "\n") {
-		fmt.Fprintln(c.out)
+	if _, err := buf.WriteTo(c.out); err != nil && serr == nil {
+		return err
+	}
+	if terr != nil && serr == nil {
+		return fmt.Errorf("template: %w", terr)
 	}
 	return serr
 }
