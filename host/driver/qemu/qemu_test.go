@@ -39,6 +39,8 @@ func TestFindImageErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(wrongArch, "manifest.json"), []byte(`{"arch":"`+other+`"}`), 0o644)
 	os.WriteFile(filepath.Join(wrongArch, "kernel"), []byte("k"), 0o644)
 	os.WriteFile(filepath.Join(wrongArch, "initramfs"), []byte("i"), 0o644)
+	tool := filepath.Join(root, "berth-vmimage") // the tool installed beside berth
+	os.WriteFile(tool, []byte("#!/bin/sh\n"), 0o755)
 	tests := []struct {
 		name string
 		dirs []string
@@ -47,6 +49,8 @@ func TestFindImageErrors(t *testing.T) {
 	}{
 		{"missing", []string{missing}, errdefs.IsNotFound, []string{missing, "berth-vmimage build --arch " + runtime.GOARCH}},
 		{"wrong arch", []string{wrongArch}, errdefs.IsFailedPrecondition, []string{"has a " + other + " kernel"}},
+		{"a file in the search list", []string{tool, missing}, errdefs.IsNotFound, []string{missing, "berth-vmimage build --arch " + runtime.GOARCH}},
+		{"a file before the image", []string{tool, wrongArch}, errdefs.IsFailedPrecondition, []string{"has a " + other + " kernel"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

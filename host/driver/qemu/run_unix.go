@@ -77,7 +77,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := d.plan()
+	plan, err := d.plan(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +105,17 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 }
 
 // plan finds the image and builds the command line.
-func (d *Driver) plan() (Plan, error) {
+func (d *Driver) plan(ctx context.Context) (Plan, error) {
 	img, err := d.f.findImage(d.inst.Image)
 	if err != nil {
 		return Plan{}, err
+	}
+	if usePVH(runtime.GOOS, runtime.GOARCH) {
+		if k, err := pvhKernel(img.Kernel, d.inst.Dir); err == nil {
+			img.Kernel = k // qemu boots the ELF through its PVH entry (pvh.go)
+		} else {
+			log.G(ctx).WithError(err).Warn("booting the compressed kernel instead of its PVH entry (slower)")
+		}
 	}
 	disk := filepath.Join(d.inst.Dir, diskFile)
 	if _, err := os.Stat(disk); err != nil {
@@ -328,10 +335,21 @@ func (d *Driver) Create(ctx context.Context) error {
 	if _, err := d.f.qemuPath(); err != nil {
 		return err
 	}
-	if _, err := d.f.findImage(d.inst.Image); err != nil {
+	img, err := d.f.findImage(d.inst.Image)
+	if err != nil {
 		return err
 	}
-	return createDisk(filepath.Join(d.inst.Dir, diskFile), d.inst.DiskBytes)
+	if err := createDisk(filepath.Join(d.inst.Dir, diskFile), d.inst.DiskBytes); err != nil {
+		return err
+	}
+	if usePVH(runtime.GOOS, runtime.GOARCH) {
+		// Decompress the kernel now, so that the first start is fast; a
+		// failure is logged again (and the bzImage booted) at Start.
+		if _, err := pvhKernel(img.Kernel, d.inst.Dir); err != nil {
+			log.G(ctx).WithError(err).Debug("no PVH kernel")
+		}
+	}
+	return nil
 }
 
 // Delete removes the machine's disk, console log and sockets.
@@ -342,6 +360,10 @@ func (d *Driver) Delete(ctx context.Context) error {
 		return errkind.New(errdefs.ErrFailedPrecondition, "machine %q is running; stop it first", d.inst.Name)
 	}
 	d.cleanSockets()
+	vmlinux, _ := filepath.Glob(filepath.Join(d.inst.Dir, vmlinuxPrefix+"*"))
+	for _, f := range vmlinux {
+		os.Remove(f)
+	}
 	for _, f := range []string{diskFile, diskFile + ".tmp", consoleFile, consoleFile + ".1", pidFile} {
 		if err := os.Remove(filepath.Join(d.inst.Dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("machine %q: %w", d.inst.Name, err)
