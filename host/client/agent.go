@@ -99,6 +99,14 @@ func (c *cli) agent(ctx context.Context) (*agentConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.connect(m)
+}
+
+// connect opens the ttrpc connection to the agent of m, a running machine.
+func (c *cli) connect(m *machine.Machine) (*agentConn, error) {
+	if c.conn != nil {
+		return c.conn, nil
+	}
 	dial := m.Dialer()
 	conn, err := stream.Open(dial, stream.Header{Kind: stream.KindTTRPC})
 	if err != nil {

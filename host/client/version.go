@@ -122,11 +122,16 @@ func (c *cli) serverVersion(ctx context.Context) (*serverVersion, error) {
 	// A starting machine (booting, or its daemon restarting a dead agent)
 	// is waited for, as every other command does; a stopped one is not
 	// started just to print a version.
-	if st := m.State(); st != machine.StateRunning && st != machine.StateStarting {
+	var a *agentConn
+	switch st := m.State(); st {
+	case machine.StateRunning: // connect to m as read: no second look-up
+		a, err = c.connect(m)
+	case machine.StateStarting:
+		a, err = c.agent(ctx)
+	default:
 		return nil, fmt.Errorf("cannot connect to machine %q: it is %s; start it with: berth machine start %s",
 			m.Name, strings.ToLower(string(st)), m.Name)
 	}
-	a, err := c.agent(ctx)
 	if err != nil {
 		return nil, err
 	}
