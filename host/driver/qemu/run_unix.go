@@ -213,9 +213,13 @@ func (d *Driver) startQEMU(run *vmRun, qemu string, args []string, exitc chan<- 
 		}
 		os.Remove(pid)
 		d.cleanSockets() // virtiofsd leaves its sockets behind
-		exitc <- d.exitError(run, werr)
-		close(exitc)
+		err := d.exitError(run, werr)
+		// done first: whoever hears of the exit on exitc (the daemon, then
+		// calling Stop) must find the run exited, or Stop would try to
+		// shut down a VM that is gone and warn that qemu did not quit.
 		close(run.done)
+		exitc <- err
+		close(exitc)
 	}()
 	return nil
 }
