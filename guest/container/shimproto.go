@@ -40,6 +40,11 @@ type shimRequest struct {
 	Signal  int            `json:"signal,omitempty"`
 	Width   uint16         `json:"width,omitempty"`
 	Height  uint16         `json:"height,omitempty"`
+	// Discard (shutdown) says the state dir is about to be deleted: the
+	// shim answers once the container is gone and crun's state deleted,
+	// without waiting for its exit record to be stored. Older shims ignore
+	// it and wait for the record too.
+	Discard bool `json:"discard,omitempty"`
 }
 
 type shimResponse struct {

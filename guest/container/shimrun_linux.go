@@ -165,8 +165,10 @@ func (s *shim) waitInit(done chan crunResult) {
 }
 
 // shutdown ends a shim whose container never started (Delete of a
-// created container); for a started one it waits for the cleanup.
-func (s *shim) shutdown() {
+// created container); for a started one it waits for the cleanup, or with
+// discard only until the container is gone (crun run deleted its state
+// before it exited): the exit record is not needed in a deleted dir.
+func (s *shim) shutdown(discard bool) {
 	s.mu.Lock()
 	started := s.started
 	s.started = true
@@ -174,6 +176,10 @@ func (s *shim) shutdown() {
 	if !started {
 		s.failStart()
 		close(s.running)
+		return
+	}
+	if discard {
+		<-s.exited
 		return
 	}
 	<-s.cleaned

@@ -72,7 +72,7 @@ func (s *shim) handle(c *net.UnixConn) {
 		<-s.exited
 		resp.Exit = s.exit
 	case opShutdown:
-		s.shutdown()
+		s.shutdown(req.Discard)
 	case opKill:
 		err = s.kill(ctx, syscall.Signal(req.Signal))
 	case opPause, opResume:
