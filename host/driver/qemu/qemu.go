@@ -1,6 +1,7 @@
 // Package qemu is the driver that runs a machine in a QEMU virtual machine
-// (Linux, Intel Macs): the berth kernel and initramfs booted directly, the
-// data disk as a sparse raw file on virtio-blk (discard passed through, so
+// (Linux, Intel Macs): the berth kernel and initramfs booted directly (on
+// amd64 Linux through the kernel's PVH entry, decompressed once on the
+// host: pvh.go), the data disk as a sparse raw file on virtio-blk (discard passed through, so
 // fstrim in the guest gives space back), user-mode networking, folder
 // shares over virtiofs (Debian's virtiofsd) or 9p, the serial console in
 // console.log in the machine's dir, and a QMP socket to stop the VM.
