@@ -3,41 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/testimage"
+	"github.com/berth-dev/berth/internal/testvmimage"
 	"github.com/berth-dev/berth/vmimage"
 )
-
-// fakeImageDir writes a VM image dir whose files are not bootable but
-// whose manifest.json digests are right, which is all Push and Pull check.
-func fakeImageDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	m := vmimage.Manifest{Version: "v0-test", Arch: "amd64", Kernel: vmimage.KernelFile,
-		Initramfs: vmimage.InitramfsFile, KernelFormat: "bzImage", Digests: map[string]string{}}
-	for name, data := range map[string]string{m.Kernel: "kernel bytes", m.Initramfs: "initramfs bytes"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(data))
-		m.Digests[name] = "sha256:" + hex.EncodeToString(sum[:])
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, vmimage.ManifestFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestPull: `berth-vmimage pull --root DIR REF` prints the verified image
 // dir under DIR; bad command lines exit 2, a missing artifact exits 1 with
@@ -45,7 +18,7 @@ func fakeImageDir(t *testing.T) string {
 func TestPull(t *testing.T) {
 	reg := testimage.Registry(t)
 	ref := reg + "/berth/vmimage:test"
-	if _, err := vmimage.Push(context.Background(), fakeImageDir(t), ref); err != nil {
+	if _, err := vmimage.Push(context.Background(), testvmimage.FakeDir(t), ref); err != nil {
 		t.Fatalf("push: %v", err)
 	}
 	root := t.TempDir()
@@ -78,7 +51,7 @@ func TestPull(t *testing.T) {
 			}
 			dir := strings.TrimSuffix(stdout.String(), "\n")
 			m, err := vmimage.ReadManifest(dir)
-			if err != nil || m.Version != "v0-test" || m.Verify(dir) != nil {
+			if err != nil || m.Version != testvmimage.Version || m.Verify(dir) != nil {
 				t.Errorf("pulled dir %s: manifest %+v, %v", dir, m, err)
 			}
 		})
