@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/testimage"
+	"github.com/berth-dev/berth/internal/testvmimage"
 	"github.com/berth-dev/berth/vmimage"
 )
 
@@ -32,30 +31,6 @@ func TestNoHTTPClientLinked(t *testing.T) {
 	}
 }
 
-// fakeVMImage writes a VM image dir whose files do not boot but whose
-// manifest.json digests are right, which is all Push and pull check.
-func fakeVMImage(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	m := vmimage.Manifest{Version: "v0-test", Arch: "amd64", Kernel: vmimage.KernelFile,
-		Initramfs: vmimage.InitramfsFile, KernelFormat: "bzImage", Digests: map[string]string{}}
-	for name, data := range map[string]string{m.Kernel: "kernel bytes", m.Initramfs: "initramfs bytes"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256([]byte(data))
-		m.Digests[name] = "sha256:" + hex.EncodeToString(sum[:])
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, vmimage.ManifestFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // TestMachineInitImageRef: `berth machine init --image REF` fetches the VM
 // image artifact through the berth-vmimage beside it into
 // <BERTH_HOME>/vmimages and records that dir; a missing artifact and a
@@ -70,7 +45,7 @@ func TestMachineInitImageRef(t *testing.T) {
 	}
 	reg := testimage.Registry(t)
 	ref := reg + "/berth/vmimage:test"
-	if _, err := vmimage.Push(context.Background(), fakeVMImage(t), ref); err != nil {
+	if _, err := vmimage.Push(context.Background(), testvmimage.FakeDir(t), ref); err != nil {
 		t.Fatalf("push the VM image: %v", err)
 	}
 	home := t.TempDir()
@@ -115,7 +90,7 @@ func TestMachineInitImageRef(t *testing.T) {
 				t.Fatalf("machine inspect: %v\n%s", err, out)
 			}
 			m, err := vmimage.ReadManifest(cfg[0].Image)
-			if !strings.HasPrefix(cfg[0].Image, filepath.Join(home, "vmimages")+string(filepath.Separator)) || err != nil || m.Version != "v0-test" {
+			if !strings.HasPrefix(cfg[0].Image, filepath.Join(home, "vmimages")+string(filepath.Separator)) || err != nil || m.Version != testvmimage.Version {
 				t.Errorf("the machine uses image %q (manifest %+v, %v), want the fetched dir under %s/vmimages", cfg[0].Image, m, err, home)
 			}
 		})
