@@ -19,15 +19,7 @@ import (
 // namespace at path, nil when the table does not exist.
 func ruleComments(t *testing.T, path, chain string) []string {
 	t.Helper()
-	ns, err := netns.GetFromPath(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nftIn(t, path)
 	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
 	if _, err := c.ListTableOfFamily(TableName, nftables.TableFamilyIPv4); err != nil {
 		return nil
@@ -47,11 +39,25 @@ func ruleComments(t *testing.T, path, chain string) []string {
 	return out
 }
 
+// nftIn is an nftables connection to the namespace at path; the namespace
+// stays open until the test ends.
+func nftIn(t *testing.T, path string) *nftables.Conn {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatalf("open namespace %s: %v", path, err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
+	if err != nil {
+		t.Fatalf("nftables in %s: %v", path, err)
+	}
+	return c
+}
+
 func deleteTable(t *testing.T, path string) {
 	t.Helper()
-	ns, _ := netns.GetFromPath(path)
-	defer ns.Close()
-	c, _ := nftables.New(nftables.WithNetNSFd(int(ns)))
+	c := nftIn(t, path)
 	c.DelTable(&nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4})
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)

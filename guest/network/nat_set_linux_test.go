@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/nftables"
-	"github.com/vishvananda/netns"
 )
 
 // TestBridgesSetElements checks the isolation set holds each bridge's name
@@ -23,15 +22,7 @@ func TestBridgesSetElements(t *testing.T) {
 	want := []string{"bt0", n.Bridge}
 	slices.Sort(want)
 
-	ns, err := netns.GetFromPath(e.agentNS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := nftIn(t, e.agentNS)
 	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
 	set, err := c.GetSetByName(table, "bridges")
 	if err != nil {
