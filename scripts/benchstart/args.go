@@ -19,6 +19,7 @@ type options struct {
 	berth        string // the berth binary (berth-agent beside it)
 	crun         string // the crun binary for the bare baseline
 	image        string // a docker-archive to load instead of building the demo image
+	compare      string // another berth build whose run --rm paths are timed alongside
 	phases       map[string]bool
 }
 
@@ -39,6 +40,7 @@ func parseArgs(args []string, w io.Writer) (options, error) {
 	fs.BoolVar(&o.withDocker, "with-docker", false, "start a private dockerd (Debian's docker.io) when no Docker engine is reachable; its iptables FORWARD policy and ip_forward changes are undone afterwards")
 	fs.StringVar(&o.berth, "berth", "bin/berth", "berth binary (`make build`); berth-agent must be beside it")
 	fs.StringVar(&o.crun, "crun", "crun", "crun binary for the bare baseline")
+	fs.StringVar(&o.compare, "compare", "", "another berth binary (berth-agent beside it; e.g. a build of the base commit) whose `run --rm` paths are timed interleaved with -berth's, in a machine of its own, with the ratios")
 	fs.StringVar(&o.image, "image", "", "docker-archive tarball to benchmark instead of the demo image (must run `true` and `sleep`)")
 	phases := fs.String("phases", strings.Join(allPhases, ","), "comma-separated parts to run: "+strings.Join(allPhases, ", "))
 	fs.Usage = func() {

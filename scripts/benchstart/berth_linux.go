@@ -25,6 +25,7 @@ type bench struct {
 	env    []string // environment for berth
 	image  string   // the image reference (repo:tag)
 	docker *docker  // a reachable Docker engine, or nil
+	cmp    *bench   // the -compare build's machine, or nil
 	tar    string   // the image's docker-archive
 
 	mu       sync.Mutex

@@ -52,6 +52,11 @@ func run(ctx context.Context, o options, w io.Writer) (err error) {
 	if err := b.startMachine(ctx); err != nil {
 		return err
 	}
+	if o.compare != "" {
+		if err := b.startCompare(ctx); err != nil {
+			return err
+		}
+	}
 	dk, why, err := b.setupDocker(ctx)
 	if err != nil {
 		return err
@@ -140,6 +145,8 @@ func (b *bench) startPhase(ctx context.Context) error {
 		paths = append(paths, path{"docker run --rm --network none", dockerRun("--network", "none")},
 			path{"docker run --rm (bridge)", dockerRun()})
 	}
+	nPaths := len(paths)
+	paths = append(paths, b.comparePaths()...)
 	res, err := b.measure(ctx, paths)
 	if err != nil {
 		return err
@@ -153,7 +160,16 @@ func (b *bench) startPhase(ctx context.Context) error {
 		return 0
 	}
 	fmt.Fprintln(b.w, "\nmedian ratios:")
-	printGoals(b.w, startGoals(med(0), med(1), med(2), med(3), med(4)))
+	dockerMed := func(i int) time.Duration { // docker's paths come before -compare's
+		if i < nPaths {
+			return med(i)
+		}
+		return 0
+	}
+	printGoals(b.w, startGoals(med(0), med(1), med(2), dockerMed(3), dockerMed(4)))
+	if b.cmp != nil {
+		printGoals(b.w, compareGoals(med(0), med(1), med(nPaths), med(nPaths+1)))
+	}
 	return nil
 }
 
