@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/bootimage"
 	"github.com/berth-dev/berth/host/internal/errkind"
 	"github.com/berth-dev/berth/host/share"
@@ -189,7 +190,8 @@ type Input struct {
 // BuildDocument returns the schema 2 document of the machine's VM. It is
 // pure: every host fact is in in.
 func BuildDocument(in Input) (*ComputeSystem, error) {
-	if err := checkSizes(in); err != nil {
+	sizes := driver.Sizes{CPUs: in.CPUs, MemoryBytes: in.MemoryBytes, HostCPUs: in.HostCPUs, HostMemory: in.HostMemory}
+	if err := sizes.Check("PC"); err != nil {
 		return nil, err
 	}
 	shares, mounts, err := plan9Shares(in.Shares, in.Drives)
@@ -226,20 +228,6 @@ func BuildDocument(in Input) (*ComputeSystem, error) {
 			Devices: dev,
 		},
 	}, nil
-}
-
-func checkSizes(in Input) error {
-	switch {
-	case in.CPUs < 1:
-		return errkind.New(errdefs.ErrInvalidArgument, "cpus must be at least 1, not %d", in.CPUs)
-	case in.HostCPUs > 0 && in.CPUs > in.HostCPUs:
-		return errkind.New(errdefs.ErrInvalidArgument, "cpus %d is more than this PC has (%d); use --cpus %d or fewer", in.CPUs, in.HostCPUs, in.HostCPUs)
-	case in.MemoryBytes < 128<<20:
-		return errkind.New(errdefs.ErrInvalidArgument, "memory must be at least 128MiB")
-	case in.HostMemory > 0 && in.MemoryBytes > in.HostMemory:
-		return errkind.New(errdefs.ErrInvalidArgument, "memory %dMiB is more than this PC has (%dMiB); use a smaller --memory", in.MemoryBytes>>20, in.HostMemory>>20)
-	}
-	return nil
 }
 
 // plan9Shares names one Plan 9 share per folder (its aname is its name);

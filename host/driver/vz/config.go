@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/bootimage"
 	"github.com/berth-dev/berth/host/internal/errkind"
 	"github.com/berth-dev/berth/host/share"
@@ -88,7 +89,8 @@ type Config struct {
 // clear and come before anything is created: CPUs or memory beyond the
 // host's, an x86 kernel on arm64, Rosetta off Apple silicon, a bad share.
 func BuildConfig(in Input) (Config, error) {
-	if err := checkSizes(in); err != nil {
+	sizes := driver.Sizes{CPUs: in.CPUs, MemoryBytes: in.MemoryBytes, HostCPUs: in.HostCPUs, HostMemory: in.HostMemory}
+	if err := sizes.Check("Mac"); err != nil {
 		return Config{}, err
 	}
 	if err := checkKernel(in); err != nil {
@@ -120,23 +122,6 @@ func BuildConfig(in Input) (Config, error) {
 		NAT:         true,
 		Balloon:     true,
 	}, nil
-}
-
-func checkSizes(in Input) error {
-	switch {
-	case in.CPUs < 1:
-		return errkind.New(errdefs.ErrInvalidArgument, "cpus must be at least 1, not %d", in.CPUs)
-	case in.HostCPUs > 0 && in.CPUs > in.HostCPUs:
-		return errkind.New(errdefs.ErrInvalidArgument,
-			"cpus %d is more than this Mac has (%d); use --cpus %d or fewer", in.CPUs, in.HostCPUs, in.HostCPUs)
-	case in.MemoryBytes < 128<<20:
-		return errkind.New(errdefs.ErrInvalidArgument, "memory must be at least 128MiB")
-	case in.HostMemory > 0 && in.MemoryBytes > in.HostMemory:
-		return errkind.New(errdefs.ErrInvalidArgument,
-			"memory %dMiB is more than this Mac has (%dMiB); use a smaller --memory",
-			in.MemoryBytes>>20, in.HostMemory>>20)
-	}
-	return nil
 }
 
 // Kernel image magics.
