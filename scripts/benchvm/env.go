@@ -113,32 +113,37 @@ func (e *env) initMachine(ctx context.Context, name, driver, disk string) error 
 
 func (e *env) machineDir(name string) string { return filepath.Join(e.home, "machines", name) }
 
-// system returns a System client through the machine daemon's socket and
-// a function that closes it.
-func (e *env) system(name string) (agentv1.TTRPCSystemClient, func(), error) {
+// dial opens a ttrpc connection to machine name's agent through the
+// machine daemon's socket.
+func (e *env) dial(name string) (*ttrpc.Client, error) {
 	c, err := net.Dial("unix", filepath.Join(e.machineDir(name), "daemon.sock"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("machine %s: %w", name, err)
+		return nil, fmt.Errorf("machine %s: %w", name, err)
 	}
 	if err := stream.Write(c, stream.Header{Kind: stream.KindTTRPC}); err != nil {
 		c.Close()
+		return nil, err
+	}
+	return ttrpc.NewClient(c), nil
+}
+
+// system returns a System client of machine name and a function that
+// closes it.
+func (e *env) system(name string) (agentv1.TTRPCSystemClient, func(), error) {
+	cl, err := e.dial(name)
+	if err != nil {
 		return nil, nil, err
 	}
-	cl := ttrpc.NewClient(c)
 	return agentv1.NewTTRPCSystemClient(cl), func() { cl.Close() }, nil
 }
 
-// containers returns a Containers client of machine name.
+// containers returns a Containers client of machine name and a function
+// that closes it.
 func (e *env) containers(name string) (agentv1.TTRPCContainersClient, func(), error) {
-	c, err := net.Dial("unix", filepath.Join(e.machineDir(name), "daemon.sock"))
+	cl, err := e.dial(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("machine %s: %w", name, err)
-	}
-	if err := stream.Write(c, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		c.Close()
 		return nil, nil, err
 	}
-	cl := ttrpc.NewClient(c)
 	return agentv1.NewTTRPCContainersClient(cl), func() { cl.Close() }, nil
 }
 
