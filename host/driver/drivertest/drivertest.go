@@ -6,6 +6,7 @@ package drivertest
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -84,12 +85,9 @@ func start(t *testing.T, d driver.Driver) <-chan error {
 
 // version calls System.Version on a fresh agent connection.
 func version(ctx context.Context, d driver.Driver) error {
-	conn, err := transport.Retry(ctx, transport.DialFunc(d.DialAgent), nil)
+	dial := func() (net.Conn, error) { return transport.Retry(ctx, transport.DialFunc(d.DialAgent), nil) }
+	conn, err := stream.Open(dial, stream.Header{Kind: stream.KindTTRPC})
 	if err != nil {
-		return err
-	}
-	if err := stream.Write(conn, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		conn.Close()
 		return err
 	}
 	cl := ttrpc.NewClient(conn)
