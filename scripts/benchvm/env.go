@@ -116,13 +116,10 @@ func (e *env) machineDir(name string) string { return filepath.Join(e.home, "mac
 // dial opens a ttrpc connection to machine name's agent through the
 // machine daemon's socket.
 func (e *env) dial(name string) (*ttrpc.Client, error) {
-	c, err := net.Dial("unix", filepath.Join(e.machineDir(name), "daemon.sock"))
+	sock := filepath.Join(e.machineDir(name), "daemon.sock")
+	c, err := stream.Open(func() (net.Conn, error) { return net.Dial("unix", sock) }, stream.Header{Kind: stream.KindTTRPC})
 	if err != nil {
 		return nil, fmt.Errorf("machine %s: %w", name, err)
-	}
-	if err := stream.Write(c, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		c.Close()
-		return nil, err
 	}
 	return ttrpc.NewClient(c), nil
 }
