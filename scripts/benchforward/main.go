@@ -36,6 +36,7 @@ type options struct {
 	n, conns, msg, rounds          int
 	dirs                           []string
 	target, serve, direct, publish string
+	machineDir                     string
 }
 
 // external returns the paths of a real machine (-direct and -published),
@@ -60,6 +61,7 @@ func main() {
 	flag.StringVar(&o.serve, "serve", "", "only serve the benchmark protocol on this address (to run in a real container)")
 	flag.StringVar(&o.direct, "direct", "", "measure a real machine: the container's own address of a -serve server (host:port); needs -published")
 	flag.StringVar(&o.publish, "published", "", "measure a real machine: the published host address of the same server")
+	flag.StringVar(&o.machineDir, "machine-dir", "", "with -published: the machine's dir (<BERTH_HOME>/machines/<name>), to print its daemon's memory before (idle) and after the runs")
 	flag.Parse()
 	o.dirs = strings.Split(dirs, ",")
 	if o.size <= 0 || o.n <= 0 || o.conns <= 0 || o.msg <= 0 || o.rounds <= 0 {
@@ -82,8 +84,18 @@ func main() {
 		select {}
 	}
 	fmt.Println("berth port-forward benchmark")
+	if o.machineDir != "" {
+		if err := printDaemonRSS(o.machineDir, "idle"); err != nil {
+			fail(1, err.Error())
+		}
+	}
 	if err := run(o); err != nil {
 		fail(1, err.Error())
+	}
+	if o.machineDir != "" {
+		if err := printDaemonRSS(o.machineDir, "after the runs"); err != nil {
+			fail(1, err.Error())
+		}
 	}
 }
 
