@@ -250,6 +250,7 @@ func (e *engine) remove(ctx context.Context, ref string, force, volumes bool) er
 		return err
 	}
 	defer e.lock(r.ID)()
+	defer e.rt.HoldTrash()() // the rootfs unmount waits for forget's commits
 	sp := newSteps(ctx, "remove", r.ID)
 	defer sp.log()
 	if c, err := e.rt.Get(r.ID); err == nil {

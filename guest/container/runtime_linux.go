@@ -33,6 +33,13 @@ type Runtime struct {
 
 	poolMu sync.Mutex
 	idle   *shimProc
+
+	// trashMu guards trashHolds: while it is above zero the background
+	// deletion of removed containers waits (HoldTrash).
+	trashMu    sync.Mutex
+	trashCond  *sync.Cond
+	trashOnce  sync.Once
+	trashHolds int
 }
 
 // New opens (creating it if needed) a runtime rooted at root, re-adopting

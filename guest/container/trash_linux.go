@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/containerd/log"
 	"golang.org/x/sys/unix"
@@ -44,11 +45,48 @@ func (r *Runtime) discard(ctx context.Context, dir string) error {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		r.waitTrashHolds()
 		if err := removeTrashEntry(tmp); err != nil {
 			log.G(ctx).WithError(err).Warnf("delete removed container files %s", tmp)
 		}
 	}()
 	return nil
+}
+
+// HoldTrash delays the background unmount and deletion of removed
+// containers until the returned release is called (every hold released:
+// holds nest and overlap), so that they do not compete with the caller's
+// own durable writes: an overlay unmount syncs the whole data disk, and
+// the store's commit after a Delete would wait for it. The caller must
+// call release, soon.
+func (r *Runtime) HoldTrash() (release func()) {
+	r.trashMu.Lock()
+	r.trashHolds++
+	r.trashMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.trashMu.Lock()
+			r.trashHolds--
+			r.trashMu.Unlock()
+			r.trashCondition().Broadcast()
+		})
+	}
+}
+
+// waitTrashHolds waits until no HoldTrash is in effect.
+func (r *Runtime) waitTrashHolds() {
+	cond := r.trashCondition()
+	r.trashMu.Lock()
+	defer r.trashMu.Unlock()
+	for r.trashHolds > 0 {
+		cond.Wait()
+	}
+}
+
+func (r *Runtime) trashCondition() *sync.Cond {
+	r.trashOnce.Do(func() { r.trashCond = sync.NewCond(&r.trashMu) })
+	return r.trashCond
 }
 
 // removeTrashEntry deletes one entry of the trash: <entry>/dir is a

@@ -116,3 +116,30 @@ func TestTrashUnmountsRootfs(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldTrash checks that a discarded dir stays in the trash while a
+// hold is in effect and is deleted once every hold is released.
+func TestHoldTrash(t *testing.T) {
+	root := t.TempDir()
+	r := &Runtime{root: root}
+	dir := filepath.Join(root, "c1")
+	if err := os.MkdirAll(filepath.Join(dir, "upper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	release1, release2 := r.HoldTrash(), r.HoldTrash()
+	if err := r.discard(context.Background(), dir); err != nil {
+		t.Fatalf("discard: %v", err)
+	}
+	trash := filepath.Join(root, trashDir)
+	for i, release := range []func(){release1, release1, release2} {
+		ents, err := os.ReadDir(trash)
+		if err != nil || len(ents) != 1 {
+			t.Fatalf("trash before release %d: %v %v, want the discarded dir", i+1, ents, err)
+		}
+		release() // release1 twice: a second call must not count
+	}
+	r.wg.Wait()
+	if ents, err := os.ReadDir(trash); err != nil || len(ents) != 0 {
+		t.Fatalf("trash after the releases: %v %v, want empty", ents, err)
+	}
+}
