@@ -35,9 +35,7 @@ func HybridCgroups() bool { return false }
 func ParseSignal(string) (syscall.Signal, error) { return 0, errNotLinux }
 
 func (*Runtime) Close() error                                       { return nil }
-
-// HoldTrash does nothing outside Linux.
-func (*Runtime) HoldTrash() func() { return func() {} }
+func (*Runtime) HoldTrash() func()                                  { return func() {} }
 func (*Runtime) Create(context.Context, Config) (*Container, error) { return nil, errNotLinux }
 func (*Runtime) Get(string) (*Container, error)                     { return nil, errNotLinux }
 func (*Runtime) List() []*Container                                 { return nil }
