@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/guest/internal/testenv"
 	"github.com/berth-dev/berth/guest/network"
 	"github.com/berth-dev/berth/internal/testimage"
+	"github.com/berth-dev/berth/internal/testwait"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
 	"github.com/berth-dev/berth/proto/stream"
 )
@@ -312,15 +313,5 @@ func (h *harness) inspect(ctx context.Context, id string) *ctypes.InspectRespons
 	return &doc
 }
 
-// waitFor polls cond (no wall-clock assertions: the deadline only bounds
-// a hang).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 600; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+// waitFor polls cond with the project's generous deadline (testwait.For).
+var waitFor = testwait.For
