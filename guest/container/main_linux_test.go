@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/berth-dev/berth/guest/internal/testenv"
+	"github.com/berth-dev/berth/internal/testwait"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -166,14 +166,5 @@ func runAttached(t testing.TB, c *Container) (string, string, int) {
 	return stdout, stderr, ex.ExitCode
 }
 
-// waitFor polls cond until it holds or 10 s passed.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor polls cond with the project's generous deadline (testwait.For).
+var waitFor = testwait.For
