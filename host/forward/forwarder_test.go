@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/berth-dev/berth/internal/testwait"
 )
 
 var ctx = context.Background()
@@ -167,18 +169,8 @@ func TestUDPEchoAndIdleTimeout(t *testing.T) {
 	}
 }
 
-// waitFor polls cond; it fails the test only after a generous bound, so it
-// asserts an outcome, not a duration.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 1000 {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+// waitFor polls cond with the project's generous deadline (testwait.For).
+var waitFor = testwait.For
 
 func TestPortInUseLeavesNothingBound(t *testing.T) {
 	busy, err := net.Listen("tcp4", "127.0.0.1:0")
