@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/host/forward"
 	"github.com/berth-dev/berth/host/internal/errkind"
+	"github.com/berth-dev/berth/internal/testwait"
 )
 
 // fakeSource is a containerSource over a map of containers, with events
@@ -322,15 +323,10 @@ func TestForwardAction(t *testing.T) {
 	}
 }
 
+// waitFor polls cond with the project's generous deadline (testwait.For).
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, what, cond)
 }
 
 func TestDefaultForwardAddrs(t *testing.T) {
