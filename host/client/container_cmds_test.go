@@ -85,6 +85,40 @@ func TestPsOutput(t *testing.T) {
 	}
 }
 
+// TestPsAsksDaemonOnlyForPublished: ps asks the machine daemon for its
+// forwards (a connection of its own) only when a listed container publishes
+// a port or the machine forwards host-network ports (--forward-all).
+func TestPsAsksDaemonOnlyForPublished(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		published  bool
+		forwardAll bool
+		asks       bool
+		ports      string // in the PORTS column
+	}{
+		{"nothing published", false, false, false, ""},
+		{"published", true, false, true, "127.0.0.1:8080->80/tcp"},
+		{"forward-all", false, true, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, h, out, _ := newEngineCLI(t, "")
+			c.conn.machine.Config.ForwardAll = tc.forwardAll
+			ct := &fakeCtr{name: "web", image: "nginx", state: "running"}
+			if tc.published {
+				ct.ports = network.PortMap{network.MustParsePort("80/tcp"): {{HostPort: "8080"}}}
+			}
+			h.ctrs.add(ct)
+			if msg, code := execCmd(t, c.newPsCommand(), "--format", "{{.Names}} {{.Ports}}"); code != 0 {
+				t.Fatalf("%d %s", code, msg)
+			}
+			asked := strings.Contains(strings.Join(h.ctrs.calls, ";"), "daemon list")
+			if asked != tc.asks || out.String() != "web "+tc.ports+"\n" {
+				t.Errorf("asked the daemon: %v (want %v), output %q, calls %v", asked, tc.asks, out, h.ctrs.calls)
+			}
+		})
+	}
+}
+
 func TestLogsDemuxesAndValidates(t *testing.T) {
 	c, h, out, errOut := newEngineCLI(t, "")
 	h.ctrs.add(&fakeCtr{name: "web", state: "running", logs: append(frame(1, "GET /\n"), frame(2, "warn\n")...)})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,10 +63,17 @@ func (f *fakeContainers) List(ctx context.Context, r *agentv1.ListContainersRequ
 		if _, ok := f.byRef[ct.id]; !ok || (!r.All && ct.state != "running" && ct.state != "paused") {
 			continue
 		}
-		out = append(out, &agentv1.ContainerSummary{
+		sum := &agentv1.ContainerSummary{
 			Id: ct.id, Names: []string{"/" + ct.name}, Image: ct.image, State: ct.state, Status: ct.state,
 			Command: ct.image, Created: timestamppb.New(time.Now().Add(-3*time.Minute - time.Second)),
-		})
+		}
+		for p, bs := range ct.ports { // as the agent: the published ports
+			for _, b := range bs {
+				hp, _ := strconv.Atoi(b.HostPort)
+				sum.Ports = append(sum.Ports, &agentv1.PortBinding{HostPort: uint32(hp), ContainerPort: uint32(p.Num()), Proto: string(p.Proto())})
+			}
+		}
+		out = append(out, sum)
 	}
 	return &agentv1.ListContainersResponse{Containers: out}, nil
 }

@@ -157,6 +157,9 @@ func forwardedSummaryPorts(ports []*agentv1.PortBinding, fws []forward.Forward) 
 // forwards into ps summaries; without an answer from the daemon the
 // summaries stay as the agent sent them.
 func (c *cli) withForwardedSummaries(ctx context.Context, a *agentConn, cts []*agentv1.ContainerSummary) {
+	if !mayHaveForwards(a, cts) { // no published port: no need to ask the daemon
+		return
+	}
 	m, ok := c.machineForwards(ctx, a)
 	if !ok {
 		return
@@ -214,4 +217,19 @@ func (c *cli) syncForwards(ctx context.Context, a *agentConn, ref string) {
 	if _, err := machine.SyncForwards(ctx, a.dial, ref); err != nil {
 		log.G(ctx).WithError(err).Debugf("port forwards of %s", ref)
 	}
+}
+
+// mayHaveForwards says whether the daemon may forward a port of one of cts:
+// one publishes a port (the agent lists only published ones), or the
+// machine forwards what --network host containers listen on.
+func mayHaveForwards(a *agentConn, cts []*agentv1.ContainerSummary) bool {
+	if a.machine == nil || a.machine.Config.ForwardAll {
+		return true
+	}
+	for _, ct := range cts {
+		if len(ct.Ports) > 0 {
+			return true
+		}
+	}
+	return false
 }
