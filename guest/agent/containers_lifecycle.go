@@ -21,6 +21,8 @@ func (e *engine) create(ctx context.Context, req *agentv1.CreateContainerRequest
 	if err != nil {
 		return nil, err
 	}
+	st := newSteps(ctx, "create", "")
+	defer st.log()
 	name := strings.TrimPrefix(req.Name, "/")
 	if name != "" && !validContainerName.MatchString(name) {
 		return nil, newKindError(errdefs.ErrInvalidArgument, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
@@ -47,9 +49,8 @@ func (e *engine) create(ctx context.Context, req *agentv1.CreateContainerRequest
 		Config: mergedConfig(b.cfg, iv.config), HostConfig: b.hc, Networks: nets, Platform: "linux",
 	}
 	r.Path, r.Args = pathArgs(r.Config)
-	st := newSteps(ctx, "create", r.ID)
-	defer st.log()
-	st.done("resolve")
+	st.what += shortID(r.ID)
+	st.done("name+image+mounts")
 	if err := e.createRuntime(ctx, r, b, iv, specs, st); err != nil {
 		return nil, err
 	}
