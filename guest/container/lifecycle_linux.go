@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -250,31 +251,52 @@ func (c *Container) Attach(ctx context.Context, o AttachOptions) (*Streams, erro
 }
 
 func attachStreams(ctx context.Context, dir, execID string, o AttachOptions, tty bool) (*Streams, error) {
+	var names []string
+	for _, n := range []struct {
+		name string
+		want bool
+	}{{"stdin", o.Stdin}, {"stdout", o.Stdout}, {"stderr", o.Stderr && !tty}} {
+		if n.want {
+			names = append(names, n.name)
+		}
+	}
+	// One connection per stream, opened at the same time: each is a round
+	// trip to the shim, on the way to starting the container.
+	conns := make([]net.Conn, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, conns[i], errs[i] = shimCall(ctx, dir, shimRequest{Op: opAttach, Stream: name, ExecID: execID})
+		}()
+	}
+	wg.Wait()
 	s := &Streams{}
-	open := func(stream string) (net.Conn, error) {
-		_, conn, err := shimCall(ctx, dir, shimRequest{Op: opAttach, Stream: stream, ExecID: execID})
-		if errdefs.IsNotFound(err) && execID == "" {
+	var first error
+	for i, name := range names {
+		if errs[i] != nil && first == nil {
+			first = errs[i]
+		}
+		if conns[i] == nil {
+			continue
+		}
+		switch name {
+		case "stdin":
+			s.Stdin = conns[i]
+		case "stdout":
+			s.Stdout = conns[i]
+		default:
+			s.Stderr = conns[i]
+		}
+	}
+	if first != nil {
+		s.Close()
+		if errdefs.IsNotFound(first) && execID == "" {
 			return nil, fmt.Errorf("cannot attach: the container is not running: %w", errdefs.ErrConflict)
 		}
-		return conn, err
-	}
-	var err error
-	if o.Stdin {
-		if s.Stdin, err = open("stdin"); err != nil {
-			return nil, err
-		}
-	}
-	if o.Stdout {
-		if s.Stdout, err = open("stdout"); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	if o.Stderr && !tty {
-		if s.Stderr, err = open("stderr"); err != nil {
-			s.Close()
-			return nil, err
-		}
+		return nil, first
 	}
 	return s, nil
 }
