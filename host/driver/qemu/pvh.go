@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,7 +93,42 @@ func extractVmlinux(bz []byte) ([]byte, error) {
 	if !ok {
 		return nil, errkind.New(errdefs.ErrNotImplemented, "the kernel has no PVH entry point (CONFIG_PVH)")
 	}
+	if err := trimZeroTails(out); err != nil {
+		return nil, fmt.Errorf("decompressed kernel: %w", err)
+	}
 	return out, nil
+}
+
+// trimZeroTails lowers the file size of every loadable segment of the
+// 64-bit little-endian ELF in b by the zero bytes at its end, which the
+// loader then fills in instead (memory size > file size, like .bss). The
+// x86 vmlinux stores its .bss and .brk as 23 MiB of zeros: qemu maps the
+// file and keeps each segment's file part for resets, so without this its
+// resident memory grows by as much.
+func trimZeroTails(b []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if f.Class != elf.ELFCLASS64 || f.ByteOrder != binary.LittleEndian {
+		return nil
+	}
+	le := binary.LittleEndian
+	phoff, phentsize := le.Uint64(b[0x20:]), uint64(le.Uint16(b[0x36:]))
+	for i, p := range f.Progs {
+		if p.Type != elf.PT_LOAD || p.Off+p.Filesz > uint64(len(b)) {
+			continue
+		}
+		data := b[p.Off : p.Off+p.Filesz]
+		n := uint64(len(bytes.TrimRight(data, "\x00")))
+		h := phoff + uint64(i)*phentsize
+		if h+56 > uint64(len(b)) {
+			return errors.New("program header outside the file")
+		}
+		le.PutUint64(b[h+32:], n) // p_filesz; p_memsz stays
+	}
+	return nil
 }
 
 // bzPayload returns the compressed kernel of a bzImage (boot protocol

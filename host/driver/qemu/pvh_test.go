@@ -174,3 +174,32 @@ func TestPVHKernelCache(t *testing.T) {
 		t.Errorf("decompressed kernels in the machine dir: %v, want only the new one", m)
 	}
 }
+
+// TestTrimZeroTails: a loadable segment's trailing zeros leave its file
+// size (the loader fills them in from the memory size); other segments
+// are untouched.
+func TestTrimZeroTails(t *testing.T) {
+	le := binary.LittleEndian
+	const ph = 64 // testELF's one program header
+	for _, tc := range []struct {
+		name        string
+		typ         uint32
+		file, mem   uint64
+		wantFileLen uint64
+	}{
+		// The note's descriptor 0x1000850 ends in four zero bytes.
+		{"load segment", 1, 24, 24, 20},
+		{"note segment", 4, 24, 24, 24},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := testELF(xenNotePVHEntry)
+			le.PutUint32(b[ph:], tc.typ)
+			if err := trimZeroTails(b); err != nil {
+				t.Fatal(err)
+			}
+			if f, m := le.Uint64(b[ph+32:]), le.Uint64(b[ph+40:]); f != tc.wantFileLen || m != tc.mem {
+				t.Errorf("p_filesz %d, p_memsz %d; want %d, %d", f, m, tc.wantFileLen, tc.mem)
+			}
+		})
+	}
+}
