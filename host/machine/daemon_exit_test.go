@@ -171,8 +171,9 @@ func waitState(t *testing.T, m *Machine, want State) {
 // TestVMExitLeavesMachineStopped: a VM that stops without being asked to
 // is not booted again; the daemon exits, the machine reads Stopped, its
 // socket and status are gone, and EnsureRunning refuses (no daemon
-// spawned) with docker's "cannot connect" and how to start it. A clean
-// power off from inside stops the machine without such a record.
+// spawned) with docker's "cannot connect" and how to start it; Stop or
+// Start clear that record. A clean power off from inside stops the
+// machine without such a record.
 func TestVMExitLeavesMachineStopped(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -222,6 +223,15 @@ func TestVMExitLeavesMachineStopped(t *testing.T) {
 				!strings.Contains(err.Error(), "qemu exited (signal: killed)") || !strings.Contains(err.Error(), "berth machine start x") ||
 				strings.Contains(err.Error(), "\n") {
 				t.Errorf("EnsureRunning after a crash = %v, want one unavailable line with the reason and berth machine start", err)
+			}
+			if err := s.Stop(context.Background(), "x"); err != nil {
+				t.Fatalf("Stop of the crashed machine: %v", err)
+			}
+			if _, crashed := m.LastExit(); crashed {
+				t.Error("Stop did not clear the record of the crash")
+			}
+			if err := writeLastExit(m.dir, newExit(tc.exit, time.Now())); err != nil {
+				t.Fatal(err)
 			}
 			if _, err := s.Start(context.Background(), "x", nil); err == nil {
 				t.Error("Start with no daemon command succeeded")

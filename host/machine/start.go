@@ -175,7 +175,7 @@ func logTail(path string) string {
 
 // Stop stops the machine's daemon (which stops the agent) and waits until
 // it has exited; after StopTimeout it is killed. Stopping a stopped machine
-// does nothing.
+// only clears the record of its VM stopping on its own (LastExit).
 func (s *Store) Stop(ctx context.Context, name string) error {
 	m, err := s.Get(name)
 	if err != nil {
@@ -186,6 +186,11 @@ func (s *Store) Stop(ctx context.Context, name string) error {
 		return err
 	}
 	defer l.Unlock()
+	// A stop also acknowledges a VM that stopped on its own: the machine is
+	// then stopped as usual, and commands start it again.
+	if err := clearLastExit(m.dir); err != nil {
+		return fmt.Errorf("machine %q: %w", name, err)
+	}
 	st, ok := m.Status()
 	if !ok {
 		return nil
