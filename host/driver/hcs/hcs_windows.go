@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/Microsoft/go-winio"
 	"github.com/Microsoft/go-winio/vhd"
@@ -26,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/bootimage"
 	"github.com/berth-dev/berth/host/internal/errkind"
+	"github.com/berth-dev/berth/host/internal/hostmem"
 	"github.com/berth-dev/berth/host/transport"
 )
 
@@ -88,7 +88,7 @@ func (d *Driver) input() (Input, error) {
 		Name: d.inst.Name, CPUs: d.inst.CPUs, MemoryBytes: d.inst.MemoryBytes, Image: img,
 		Disk: d.diskPath(), ConsolePipe: d.consolePipe(), Shares: d.f.Shares, Drives: drives(),
 		GuestDials: d.f.Direction == transport.GuestDials, GOARCH: runtime.GOARCH,
-		HostCPUs: runtime.NumCPU(), HostMemory: hostMemory(),
+		HostCPUs: runtime.NumCPU(), HostMemory: hostmem.Total(),
 	}, nil
 }
 
@@ -323,24 +323,4 @@ func (d *Driver) DialAgent(ctx context.Context) (net.Conn, error) {
 		return nil, errkind.New(errdefs.ErrUnavailable, "machine %q is not running", d.inst.Name)
 	}
 	return dial.Dial(ctx)
-}
-
-// memoryStatusEx is MEMORYSTATUSEX.
-type memoryStatusEx struct {
-	Length, MemoryLoad                          uint32
-	TotalPhys, AvailPhys                        uint64
-	TotalPageFile, AvailPageFile                uint64
-	TotalVirtual, AvailVirtual, AvailExtVirtual uint64
-}
-
-var procGlobalMemoryStatusEx = windows.NewLazySystemDLL("kernel32.dll").NewProc("GlobalMemoryStatusEx")
-
-// hostMemory is the PC's physical memory in bytes, 0 when unknown.
-func hostMemory() int64 {
-	ms := memoryStatusEx{}
-	ms.Length = uint32(unsafe.Sizeof(ms))
-	if r, _, _ := procGlobalMemoryStatusEx.Call(uintptr(unsafe.Pointer(&ms))); r == 0 {
-		return 0
-	}
-	return int64(ms.TotalPhys)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/driver/bootimage"
 	"github.com/berth-dev/berth/host/internal/errkind"
+	"github.com/berth-dev/berth/host/internal/hostmem"
 	"github.com/berth-dev/berth/host/share"
 )
 
@@ -84,7 +85,7 @@ func (f Factory) input(inst driver.Instance) (Input, error) {
 	return Input{
 		Dir: inst.Dir, CPUs: inst.CPUs, MemoryBytes: inst.MemoryBytes, DiskBytes: inst.DiskBytes,
 		Image: img, KernelHeader: hdr, Shares: f.Shares, Rosetta: f.Rosetta || inst.Rosetta,
-		GOARCH: runtime.GOARCH, HostCPUs: runtime.NumCPU(), HostMemory: hostMemory(),
+		GOARCH: runtime.GOARCH, HostCPUs: runtime.NumCPU(), HostMemory: hostmem.Total(),
 	}, nil
 }
 
