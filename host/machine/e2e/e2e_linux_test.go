@@ -3,13 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/host/internal/testbin"
 	"github.com/berth-dev/berth/host/internal/testenv"
+	"github.com/berth-dev/berth/internal/machineproc"
 )
 
 var (
@@ -104,18 +103,11 @@ func home(t *testing.T) string {
 	return h
 }
 
-func daemonPID(dir string) int {
-	var st struct{ PID int }
-	b, _ := os.ReadFile(filepath.Join(dir, "daemon.json"))
-	_ = json.Unmarshal(b, &st)
-	return st.PID
-}
+// daemonPID is the pid in the machine daemon's status file in dir.
+func daemonPID(dir string) int { return machineproc.PID(filepath.Join(dir, "daemon.json")) }
 
-func pidFile(dir, name string) int {
-	b, _ := os.ReadFile(filepath.Join(dir, name))
-	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return n
-}
+// pidFile is the pid in dir/name.
+func pidFile(dir, name string) int { return machineproc.PID(filepath.Join(dir, name)) }
 
 // expect checks a run's exit code and that its stdout and stderr contain
 // the given strings.
