@@ -24,6 +24,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/berth-dev/berth/internal/machineproc"
 	"github.com/berth-dev/berth/internal/testimage"
 )
 
@@ -371,17 +372,12 @@ func testForwardGoneAfterExit(t *testing.T, img testImage) {
 // daemonPID is the machine daemon's pid from its state file.
 func daemonPID(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(os.Getenv("BERTH_HOME"), "machines", "default", "daemon.json"))
-	if err != nil {
-		t.Fatal(err)
+	p := filepath.Join(os.Getenv("BERTH_HOME"), "machines", "default", "daemon.json")
+	pid := machineproc.PID(p)
+	if pid <= 0 {
+		t.Fatalf("no machine daemon pid in %s", p)
 	}
-	var st struct {
-		PID int `json:"pid"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil || st.PID <= 0 {
-		t.Fatalf("daemon.json %s: %v", b, err)
-	}
-	return st.PID
+	return pid
 }
 
 func testForwardDaemonKilled(t *testing.T, img testImage) {
