@@ -25,6 +25,9 @@ type engine struct {
 	exe    string
 	exited chan struct{} // closed when the engine exited cleanly (Shutdown)
 	pid    int
+	// serving, when set, runs once the engine first serves (init's
+	// deferred work: the modules nothing needed earlier).
+	serving func()
 }
 
 // args returns the engine's command line.
@@ -95,6 +98,9 @@ func (e *engine) announce(ctx context.Context, first bool) {
 				what = "agent serving again"
 			}
 			logf("%s uptime=%s", what, uptime())
+			if first && e.serving != nil {
+				e.serving()
+			}
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -38,29 +38,17 @@ func Main() error {
 		logf("error: %v; using defaults", err)
 		cfg, _ = ParseCmdline("")
 	}
-	boot(cfg)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGPWR, syscall.SIGUSR2)
 	r := newReaper()
-	if err := mountDataDisk(r, cfg.Disk, cfg.DataDir); errors.Is(err, errNoDisk) {
-		logf("warning: %v", err)
-	} else if err != nil {
-		// Running the engine on the memory-backed root would lose every
-		// image and container the user makes at the next power off.
-		logf("fatal: %v; powering off", err)
-		shutdown(&engine{}, cfg)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	later := setup(ctx, cfg, r) // setup_linux.go
 	exe, err := os.Executable()
 	if err != nil {
 		exe = "/init"
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &engine{cfg: cfg, r: r, exe: exe, exited: make(chan struct{})}
+	e := &engine{cfg: cfg, r: r, exe: exe, exited: make(chan struct{}), serving: later}
 	go e.supervise(ctx)
-	go serveSerial(ctx)
-	if cfg.DialHost {
-		go dialHost(ctx, cfg.Port) // dialhost_linux.go
-	}
 	select {
 	case s := <-sigs:
 		logf("%v: shutting down", s)
@@ -71,9 +59,8 @@ func Main() error {
 	return nil
 }
 
-// boot does the steps before the data disk: clock, entropy, modules,
-// hostname, shares; network in the background so that it never delays
-// the engine.
+// boot does the first steps, which need no module: clock, entropy,
+// hostname.
 func boot(cfg Config) {
 	if !cfg.Time.IsZero() {
 		// berth.time is the host's time when the VM was started; the kernel
@@ -86,28 +73,8 @@ func boot(cfg Config) {
 	if err := seedEntropy(cfg.Seed); err != nil {
 		logf("warning: seed entropy: %v", err)
 	}
-	start := time.Now()
-	n, err := loadModules()
-	if err != nil {
-		logf("warning: %v", err)
-	}
-	logf("loaded %d modules in %s uptime=%s", n, time.Since(start).Round(time.Millisecond), uptime())
 	if err := setHostname(cfg.Hostname); err != nil {
 		logf("warning: hostname: %v", err)
-	}
-	go func() {
-		if err := setupNetwork(cfg.Static); err != nil {
-			logf("warning: network: %v", err)
-		}
-	}()
-	if err := mountShares(cfg.Shares); err != nil {
-		logf("warning: %v", err)
-	}
-	if err := mountHvShares(cfg.HvShares); err != nil { // hvshare_linux.go
-		logf("warning: %v", err)
-	}
-	if err := setupRosetta(cfg.Rosetta); err != nil { // rosetta_linux.go
-		logf("warning: %v", err)
 	}
 }
 

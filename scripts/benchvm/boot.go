@@ -16,45 +16,68 @@ import (
 
 // bootRun is one timed machine start.
 type bootRun struct {
-	total  time.Duration // `berth machine start` until it returned (agent ready)
-	kernel time.Duration // guest uptime when /init started
-	init   time.Duration // /init start until the agent accepted connections
-	vmm    time.Duration // total minus the guest's uptime at agent serving
-	stop   time.Duration // `berth machine stop`
+	total     time.Duration // `berth machine start` until it returned (agent ready)
+	kernel    time.Duration // guest uptime when /init started
+	transport time.Duration // /init start until the agent's transport was up
+	setup     time.Duration // /init start until disk, shares and the engine's modules were ready
+	init      time.Duration // /init start until the agent (engine) accepted connections
+	vmm       time.Duration // total minus the guest's uptime at agent serving
+	stop      time.Duration // `berth machine stop`
+}
+
+// marks are the guest uptimes of guest/init's milestones in one boot.
+// transport and setup are zero with an init that does not log them.
+type marks struct {
+	init, transport, setup, serving time.Duration
 }
 
 // milestone lines guest/init writes on the console.
 var (
 	initStartRE = regexp.MustCompile(`berth-init: start uptime=([0-9.]+)s`)
+	transportRE = regexp.MustCompile(`berth-init: transport modules: .* uptime=([0-9.]+)s`)
+	setupRE     = regexp.MustCompile(`berth-init: engine setup: .* uptime=([0-9.]+)s`)
 	servingRE   = regexp.MustCompile(`berth-init: agent serving uptime=([0-9.]+)s`)
 )
 
-// milestones reads the uptimes of /init's start and of the agent serving
-// from the console log written after offset (the first of each: this
-// boot's).
-func milestones(path string, offset int64) (initAt, servingAt time.Duration, err error) {
+// milestones reads the uptimes of /init's milestones from the console log
+// written after offset (the first of each: this boot's).
+func milestones(path string, offset int64) (marks, error) {
+	var mk marks
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, err
+		return mk, err
 	}
 	defer f.Close()
 	if _, err := f.Seek(offset, 0); err != nil {
-		return 0, 0, err
+		return mk, err
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if m := initStartRE.FindStringSubmatch(sc.Text()); m != nil && initAt == 0 {
-			initAt = seconds(m[1])
+		if mk.init != 0 && initStartRE.MatchString(sc.Text()) {
+			break // the next boot
 		}
-		if m := servingRE.FindStringSubmatch(sc.Text()); m != nil && servingAt == 0 {
-			servingAt = seconds(m[1])
+		for _, x := range []struct {
+			re *regexp.Regexp
+			d  *time.Duration
+		}{{initStartRE, &mk.init}, {transportRE, &mk.transport}, {setupRE, &mk.setup}, {servingRE, &mk.serving}} {
+			if m := x.re.FindStringSubmatch(sc.Text()); m != nil && *x.d == 0 {
+				*x.d = seconds(m[1])
+			}
 		}
 	}
-	if initAt == 0 || servingAt == 0 {
-		return 0, 0, fmt.Errorf("%s: no 'berth-init: start' or 'agent serving' line after byte %d", path, offset)
+	if mk.init == 0 || mk.serving == 0 {
+		return marks{}, fmt.Errorf("%s: no 'berth-init: start' or 'agent serving' line after byte %d", path, offset)
 	}
-	return initAt, servingAt, sc.Err()
+	return mk, sc.Err()
+}
+
+// after is d - from, or zero when d was not logged.
+func after(d, from time.Duration) time.Duration {
+	if d == 0 {
+		return 0
+	}
+	return d - from
 }
 
 func seconds(s string) time.Duration {
@@ -82,11 +105,12 @@ func (e *env) timeStart(ctx context.Context, m string) (bootRun, error) {
 	if fileSize(console) < off {
 		off = 0 // the driver started a new log
 	}
-	initAt, servingAt, err := milestones(console, off)
+	mk, err := milestones(console, off)
 	if err != nil {
 		return r, err
 	}
-	r.kernel, r.init, r.vmm = initAt, servingAt-initAt, r.total-servingAt
+	r.kernel, r.init, r.vmm = mk.init, mk.serving-mk.init, r.total-mk.serving
+	r.transport, r.setup = after(mk.transport, mk.init), after(mk.setup, mk.init)
 	return r, nil
 }
 
@@ -126,8 +150,8 @@ func benchBoot(ctx context.Context, e *env, o options) error {
 }
 
 func fmtRun(r bootRun) string {
-	return fmt.Sprintf("total %s = VMM+firmware %s + kernel %s + /init to agent %s; stop %s",
-		ms(r.total), ms(r.vmm), ms(r.kernel), ms(r.init), ms(r.stop))
+	return fmt.Sprintf("total %s = VMM+firmware %s + kernel %s + /init to agent %s (transport %s, setup %s); stop %s",
+		ms(r.total), ms(r.vmm), ms(r.kernel), ms(r.init), ms(r.transport), ms(r.setup), ms(r.stop))
 }
 
 func printBoot(runs []bootRun) {
@@ -145,6 +169,8 @@ func printBoot(runs []bootRun) {
 	fmt.Printf("    VMM start + firmware + host side  %8s\n", ms(pick(func(r bootRun) time.Duration { return r.vmm })))
 	fmt.Printf("    kernel until /init                %8s\n", ms(pick(func(r bootRun) time.Duration { return r.kernel })))
 	fmt.Printf("    /init until the agent serves      %8s\n", ms(pick(func(r bootRun) time.Duration { return r.init })))
+	fmt.Printf("      /init until the transport is up %8s  (host can connect: serial port / vsock)\n", ms(pick(func(r bootRun) time.Duration { return r.transport })))
+	fmt.Printf("      /init until the engine may open %8s  (data disk, shares, engine modules)\n", ms(pick(func(r bootRun) time.Duration { return r.setup })))
 	fmt.Printf("  berth machine stop                  %8s\n", ms(pick(func(r bootRun) time.Duration { return r.stop })))
 }
 
