@@ -23,7 +23,9 @@
 //
 //	<root>/<id>/meta.json       the Config the container was created with
 //	<root>/<id>/state.json      the agent's record (started, finished, restarts;
-//	                            written from the first start on)
+//	                            written from the first start on; fsynced only
+//	                            when it must survive a crash of the machine:
+//	                            manual stops, starts under a restart policy)
 //	<root>/<id>/config.json     the generated OCI spec (the bundle)
 //	<root>/<id>/rootfs          overlay mount (or a plain dir with no lowers)
 //	<root>/<id>/upper, work     the container's writable layer
@@ -31,7 +33,8 @@
 //	<root>/<id>/<id>-json.log   the json-file log (+ .1, .2 ... rotated)
 //	<root>/<id>/exit.json       the shim's record of the last exit
 //	<root>/<id>/shim.sock       the shim's control socket while it runs
-//	<root>/.trash/              removed containers' dirs, deleted in the background
+//	<root>/.trash/              removed containers' dirs, their rootfs unmounted
+//	                            and files deleted in the background (HoldTrash)
 //
 // A Container's State is kept in memory (each start, pause, resume and
 // exit of its run passes through the runtime), so listing containers does
