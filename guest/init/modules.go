@@ -99,6 +99,20 @@ var (
 // modulePlan is the modules of each stage, by name.
 type modulePlan struct {
 	transport, engine, later []string
+	skip                     map[string]bool // never loaded (Hyper-V's outside Hyper-V)
+}
+
+// keep returns names without the modules the plan skips, for waiting on a
+// part of a stage (the data disk's modules) without loading what the
+// plan left out.
+func (p modulePlan) keep(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !p.skip[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // shareModules are the modules the command line's shares need.
@@ -144,7 +158,7 @@ func planModules(deps map[string][]string, cfg Config, hyperV bool) modulePlan {
 		}
 		return out
 	}
-	var p modulePlan
+	p := modulePlan{skip: skip}
 	p.transport = pick(transportModules, hyperVTransport)
 	p.engine = pick(diskModules, netModules, shareModules(cfg))
 	needed := map[string]bool{} // a dependency of another module

@@ -66,6 +66,11 @@ func TestPlanModules(t *testing.T) {
 			check("engine", tt.engine)
 			check("later", tt.later)
 			check("", tt.not)
+			if !tt.hyperV {
+				if got := p.keep(diskModules); slices.Contains(got, "sd_mod") || slices.Contains(got, "hv_storvsc") || !slices.Contains(got, "virtio_blk") {
+					t.Errorf("keep(diskModules) = %v: want virtio_blk without Hyper-V's SCSI disk modules", got)
+				}
+			}
 		})
 	}
 }

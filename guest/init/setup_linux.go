@@ -32,7 +32,7 @@ func setup(ctx context.Context, cfg Config, r *reaper) (later func()) {
 	n := ml.start(plan.transport)()
 	logf("transport modules: %d in %s uptime=%s", n, since(start), uptime())
 	engineMods := ml.start(plan.engine)
-	disk, eth, shares := ml.start(diskModules), ml.start(netModules), ml.start(shareModules(cfg))
+	disk, eth, shares := ml.start(plan.keep(diskModules)), ml.start(plan.keep(netModules)), ml.start(plan.keep(shareModules(cfg)))
 	go serveSerial(ctx)
 	if cfg.DialHost {
 		go dialHost(ctx, cfg.Port) // dialhost_linux.go
