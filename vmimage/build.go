@@ -7,7 +7,7 @@
 // dpkg-deb -x, libraries are found through the ELF DT_NEEDED entries
 // against the unpacked packages (never the build machine's), and the
 // initramfs is a newc cpio written here with sorted entries, owner 0:0 and
-// a fixed mtime, compressed with a fixed gzip header.
+// a fixed mtime, compressed with zstd.
 package vmimage
 
 import (

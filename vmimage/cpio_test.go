@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 func sampleTree(order []string) *tree {
@@ -90,5 +92,34 @@ func TestTreeParents(t *testing.T) {
 	es := tr.sorted()
 	if es[0].name != "usr" {
 		t.Errorf("first entry %q, want the parent dir first", es[0].name)
+	}
+}
+
+// TestInitramfsZstd checks that the initramfs is one zstd stream (the
+// kernel's CONFIG_RD_ZSTD) holding exactly the tree's cpio.
+func TestInitramfsZstd(t *testing.T) {
+	tr := sampleTree([]string{"init", "lib", "link", "dev"})
+	z, err := writeInitramfs(tr, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(z, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+		t.Fatalf("initramfs starts with % x, want the zstd magic", z[:4])
+	}
+	d, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got, err := d.DecodeAll(z, nil)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	var want bytes.Buffer
+	if _, err := tr.writeCPIO(&want, 7); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("decoded initramfs (%d bytes) is not the tree's cpio (%d bytes)", len(got), want.Len())
 	}
 }

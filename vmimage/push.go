@@ -20,7 +20,7 @@ import (
 const (
 	ArtifactType       = "application/vnd.berth.vmimage.v1"
 	MediaTypeKernel    = "application/vnd.berth.vmimage.kernel.v1"
-	MediaTypeInitramfs = "application/vnd.berth.vmimage.initramfs.v1+gzip"
+	MediaTypeInitramfs = "application/vnd.berth.vmimage.initramfs.v1+zstd"
 	MediaTypeManifest  = "application/vnd.berth.vmimage.manifest.v1+json"
 	titleAnnotation    = "org.opencontainers.image.title"
 )

