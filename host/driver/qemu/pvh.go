@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/containerd/errdefs"
 	"github.com/klauspost/compress/zstd"
@@ -51,14 +52,21 @@ const maxVmlinux = 512 << 20
 // bzImage at kernel, decompressing it into dir unless done before. It
 // removes the decompressed kernels of other bzImages from dir.
 func pvhKernel(kernel, dir string) (string, error) {
-	b, err := os.ReadFile(kernel)
+	sum, err := fileSHA256(kernel)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
 	path := filepath.Join(dir, vmlinuxPrefix+hex.EncodeToString(sum[:8]))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
+	}
+	// The bzImage and the decompressed kernel (tens of MB) would otherwise
+	// stay in the long-lived machine daemon's resident memory until the
+	// runtime's scavenger gets to them.
+	defer debug.FreeOSMemory()
+	b, err := os.ReadFile(kernel)
+	if err != nil {
+		return "", err
 	}
 	vmlinux, err := extractVmlinux(b)
 	if err != nil {
@@ -72,6 +80,20 @@ func pvhKernel(kernel, dir string) (string, error) {
 		os.Remove(o)
 	}
 	return path, nil
+}
+
+// fileSHA256 hashes the file at path without holding it in memory.
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
 
 // extractVmlinux returns the ELF kernel inside an x86 bzImage, checked to
