@@ -30,7 +30,9 @@ import (
 // the yamux server on the bytes after it, and anything else sends it back
 // to scanning. Whenever the guest starts scanning (at boot, after its
 // agent restarted, after its session ended) it first sends one 'R' (reset)
-// frame with a zero nonce, which the host ignores while scanning. Because
+// frame with a zero nonce; a host that is scanning answers it with an S
+// frame at once instead of at its next tick, so a guest agent that comes
+// up between two S frames is not kept waiting up to syncInterval. Because
 // the frames begin with 'B' (0x42), a stale yamux session on either side
 // fails at once on them (invalid protocol version): the R frame ends the
 // host's old session, so its next Dial resynchronizes, and the host's S
@@ -46,9 +48,12 @@ const (
 	syncAck       = 'A'
 	syncGo        = 'G'
 	syncReset     = 'R'
-	syncInterval  = 200 * time.Millisecond
 	defaultSyncTO = 2 * time.Second
 )
+
+// syncInterval is how often the host repeats its S frame while the guest
+// has not answered (a variable for tests).
+var syncInterval = 200 * time.Millisecond
 
 // syncFrame returns the frame of type typ with nonce.
 func syncFrame(typ byte, nonce []byte) []byte {
@@ -80,7 +85,14 @@ func hostSync(c net.Conn, deadline time.Time) (net.Conn, error) {
 	}
 	br := bufio.NewReader(c)
 	found := make(chan error, 1)
-	go func() { found <- scanFor(br, syncFrame(syncAck, nonce)) }()
+	reset := make(chan struct{}, 1)
+	onReset := func() {
+		select {
+		case reset <- struct{}{}:
+		default:
+		}
+	}
+	go func() { found <- scanFor(br, syncFrame(syncAck, nonce), onReset) }()
 
 	syn := syncFrame(syncRequest, nonce)
 	tick := time.NewTicker(syncInterval)
@@ -99,6 +111,7 @@ func hostSync(c net.Conn, deadline time.Time) (net.Conn, error) {
 				return finishSync(c, br, nonce)
 			}
 		case <-tick.C:
+		case <-reset: // the guest just started scanning: ask it now
 		}
 	}
 	if errors.Is(err, io.EOF) {
@@ -119,11 +132,47 @@ func finishSync(c net.Conn, br *bufio.Reader, nonce []byte) (net.Conn, error) {
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		return nil, err
 	}
-	return &bufferedConn{Conn: c, r: br}, nil
+	return &bufferedConn{Conn: c, r: &skipAcks{br: br, ack: syncFrame(syncAck, nonce)}}, nil
+}
+
+// skipAcks reads the guest's side of a new session. The guest answers
+// every S frame it reads before the G frame, so when S frames crossed (a
+// tick, or the answer to its reset frame, sent while its first A frame was
+// on its way) more A frames of the same nonce come before its first yamux
+// frame: skipAcks drops them. A yamux frame starts with its version, 0,
+// never with the 'B' of a sync frame, so the first byte tells them apart.
+type skipAcks struct {
+	br   *bufio.Reader
+	ack  []byte
+	done bool
+}
+
+func (s *skipAcks) Read(p []byte) (int, error) {
+	for !s.done {
+		b, err := s.br.Peek(1)
+		if err != nil {
+			return 0, err
+		}
+		if b[0] != syncMagic[0] {
+			s.done = true
+			break
+		}
+		f, err := s.br.Peek(len(s.ack))
+		if err != nil {
+			return 0, err
+		}
+		if !bytes.Equal(f, s.ack) {
+			s.done = true // not ours: let yamux fail on it
+			break
+		}
+		s.br.Discard(len(f))
+	}
+	return s.br.Read(p)
 }
 
 // scanFor reads br until the bytes just read equal want.
-func scanFor(br *bufio.Reader, want []byte) error {
+func scanFor(br *bufio.Reader, want []byte, onReset func()) error {
+	resetFrame := syncFrame(syncReset, make([]byte, 8))
 	win := make([]byte, 0, len(want))
 	for {
 		b, err := br.ReadByte()
@@ -137,6 +186,9 @@ func scanFor(br *bufio.Reader, want []byte) error {
 		win = append(win, b)
 		if bytes.Equal(win, want) {
 			return nil
+		}
+		if onReset != nil && bytes.Equal(win, resetFrame) {
+			onReset()
 		}
 	}
 }

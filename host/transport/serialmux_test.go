@@ -161,7 +161,7 @@ func guestSync(br *bufio.Reader, w io.Writer) error {
 	hdr := append([]byte(syncMagic), syncRequest)
 	for {
 		// Scan for "BRTHMUX" 'S', then read the nonce.
-		if err := scanFor(br, hdr); err != nil {
+		if err := scanFor(br, hdr, nil); err != nil {
 			return err
 		}
 		nonce := make([]byte, 8)
@@ -337,9 +337,77 @@ func TestScanFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			err := scanFor(bufio.NewReader(bytes.NewReader([]byte(tt.in))), []byte("BRTHMUXA12345678"))
+			err := scanFor(bufio.NewReader(bytes.NewReader([]byte(tt.in))), []byte("BRTHMUXA12345678"), nil)
 			if got := err == nil; got != tt.want {
 				t.Errorf("scanFor(%q) = %v, want found=%v", tt.in, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHostSyncAnswersReset: a guest that starts scanning (its R frame) gets
+// an S frame at once, not at the host's next tick: with the tick an hour
+// away the handshake still completes.
+func TestHostSyncAnswersReset(t *testing.T) {
+	defer func(d time.Duration) { syncInterval = d }(syncInterval)
+	syncInterval = time.Hour
+	host, guest := net.Pipe()
+	defer host.Close()
+	defer guest.Close()
+	guestErr := make(chan error, 1)
+	go func() {
+		frame := make([]byte, syncFrameLen)
+		// The first S frame reaches a guest that is not scanning yet.
+		if _, err := io.ReadFull(guest, frame); err != nil {
+			guestErr <- err
+			return
+		}
+		if _, err := guest.Write(syncFrame(syncReset, make([]byte, 8))); err != nil {
+			guestErr <- err
+			return
+		}
+		if _, err := io.ReadFull(guest, frame); err != nil {
+			guestErr <- fmt.Errorf("no S frame after the reset: %w", err)
+			return
+		}
+		if frame[len(syncMagic)] != syncRequest {
+			guestErr <- fmt.Errorf("after the reset: frame %q, want an S frame", frame)
+			return
+		}
+		if _, err := guest.Write(syncFrame(syncAck, frame[len(syncMagic)+1:])); err != nil {
+			guestErr <- err
+			return
+		}
+		_, err := io.ReadFull(guest, frame) // the G frame
+		guestErr <- err
+	}()
+	if _, err := hostSync(host, time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("hostSync: %v", err)
+	}
+	if err := <-guestErr; err != nil {
+		t.Fatalf("guest: %v", err)
+	}
+}
+
+// TestSkipAcks: A frames of the session's nonce before the first yamux
+// frame are dropped (S frames crossed); anything else is passed on as is.
+func TestSkipAcks(t *testing.T) {
+	nonce := []byte("12345678")
+	ack := syncFrame(syncAck, nonce)
+	yamuxHdr := "\x00\x01\x00\x02rest"
+	tests := []struct{ name, in, want string }{
+		{"no extra acks", yamuxHdr, yamuxHdr},
+		{"two extra acks", string(ack) + string(ack) + yamuxHdr, yamuxHdr},
+		{"ack of another nonce stays", string(syncFrame(syncAck, []byte("87654321"))) + yamuxHdr,
+			string(syncFrame(syncAck, []byte("87654321"))) + yamuxHdr},
+		{"ack bytes inside the session stay", yamuxHdr + string(ack), yamuxHdr + string(ack)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &skipAcks{br: bufio.NewReader(bytes.NewReader([]byte(tt.in))), ack: ack}
+			got, err := io.ReadAll(r)
+			if err != nil || string(got) != tt.want {
+				t.Errorf("read %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}

@@ -51,7 +51,7 @@ func (u Unix) Dial(ctx context.Context) (net.Conn, error) {
 // retryInterval bounds how long Retry waits between attempts.
 const (
 	retryFirst = 10 * time.Millisecond
-	retryMax   = 250 * time.Millisecond
+	retryMax   = 50 * time.Millisecond
 )
 
 // Retry dials d until a dial succeeds, ctx ends, or stop is closed (for
