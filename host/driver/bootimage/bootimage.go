@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -59,13 +60,13 @@ type Image struct {
 }
 
 // Search returns the directories an installed berth keeps its image in,
-// for the executable at exe: <exe dir>/vmimage, <exe dir>/berth-vmimage and
-// <exe dir>/../share/berth/vmimage (Homebrew, Linux packages).
+// for the executable at exe: <exe dir>/vmimage (release archives) and
+// <exe dir>/../share/berth/vmimage (Homebrew, Linux packages). (Not
+// <exe dir>/berth-vmimage: that is the berth-vmimage tool itself.)
 func Search(exe string) []string {
 	d := filepath.Dir(exe)
 	return []string{
 		filepath.Join(d, "vmimage"),
-		filepath.Join(d, "berth-vmimage"),
 		filepath.Join(d, "..", "share", "berth", "vmimage"),
 	}
 }
@@ -94,8 +95,8 @@ func Dirs(exe, home, goarch string) []string {
 func Find(dirs []string) (Image, error) {
 	for _, d := range dirs {
 		img, err := Open(d)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			continue // nothing there, or a file of that name
 		}
 		return img, err
 	}

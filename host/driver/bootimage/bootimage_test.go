@@ -32,7 +32,13 @@ func TestFind(t *testing.T) {
 	empty, good := filepath.Join(root, "empty"), filepath.Join(root, "good")
 	writeImage(t, empty, "")
 	writeImage(t, good, `{"version":"v1.2.0","arch":"arm64","kernel":"Image"}`, "Image", "initramfs")
-	img, err := Find([]string{empty, good})
+	// A file where a directory is searched (the berth-vmimage tool beside
+	// berth was once one of the places) is passed over, not an error.
+	file := filepath.Join(root, "a-file")
+	if err := os.WriteFile(file, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img, err := Find([]string{empty, file, good})
 	if err != nil {
 		t.Fatalf("Find: %v", err)
 	}
@@ -88,7 +94,7 @@ func TestCmdline(t *testing.T) {
 func TestDirs(t *testing.T) {
 	got := Dirs("/opt/berth/bin/berth", "/home/me/.berth", "arm64")
 	want := []string{"/opt/berth/share/berth/vm/arm64", "/opt/berth/bin/vm", "/opt/berth/bin/vmimage",
-		"/opt/berth/bin/berth-vmimage", "/opt/berth/share/berth/vmimage", "/home/me/.berth/vm/arm64"}
+		"/opt/berth/share/berth/vmimage", "/home/me/.berth/vm/arm64"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("Dirs =\n %q\nwant\n %q", got, want)
 	}

@@ -154,7 +154,7 @@ func (f Factory) findImage(machineImage string) (bootimage.Image, error) {
 		exe, _ := os.Executable()
 		dirs = ImageDirs(exe, f.Home, runtime.GOARCH)
 	}
-	img, err := bootimage.Find(notFiles(dirs))
+	img, err := bootimage.Find(dirs)
 	if errdefs.IsNotFound(err) {
 		return img, errkind.New(errdefs.ErrNotFound, "%v; or build one: berth-vmimage build --arch %s --out %s",
 			err, runtime.GOARCH, dirs[len(dirs)-1])
@@ -163,21 +163,6 @@ func (f Factory) findImage(machineImage string) (bootimage.Image, error) {
 		return img, err
 	}
 	return img, img.CheckArch(runtime.GOARCH)
-}
-
-// notFiles drops the places that are files: bootimage.Search names
-// <bindir>/berth-vmimage, which is also where the berth-vmimage tool is
-// installed beside berth, and Find would fail on it ("not a directory")
-// instead of looking further.
-func notFiles(dirs []string) []string {
-	var out []string
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err == nil && !fi.IsDir() {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out
 }
 
 // accel picks the fastest accelerator the host offers.
