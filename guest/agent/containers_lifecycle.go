@@ -5,6 +5,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/berth-dev/berth/guest/internal/steptimer"
 	"strings"
 	"time"
 
@@ -21,8 +22,8 @@ func (e *engine) create(ctx context.Context, req *agentv1.CreateContainerRequest
 	if err != nil {
 		return nil, err
 	}
-	st := newSteps(ctx, "create", "")
-	defer st.log()
+	st := steptimer.New(ctx, "create", "")
+	defer st.Log()
 	name := strings.TrimPrefix(req.Name, "/")
 	if name != "" && !validContainerName.MatchString(name) {
 		return nil, newKindError(errdefs.ErrInvalidArgument, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
@@ -49,21 +50,21 @@ func (e *engine) create(ctx context.Context, req *agentv1.CreateContainerRequest
 		Config: mergedConfig(b.cfg, iv.config), HostConfig: b.hc, Networks: nets, Platform: "linux",
 	}
 	r.Path, r.Args = pathArgs(r.Config)
-	st.what += shortID(r.ID)
-	st.done("name+image+mounts")
+	st.SetID(r.ID)
+	st.Done("name+image+mounts")
 	if err := e.createRuntime(ctx, r, b, iv, specs, st); err != nil {
 		return nil, err
 	}
 	e.publish(r, "create", nil)
-	st.done("publish")
+	st.Done("publish")
 	return r, nil
 }
 
 // createRuntime makes the volumes, the network endpoints and the runtime
 // container, then stores the record; on failure it undoes them all.
-func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, iv *imageView, specs []mountSpec, st *steps) error {
+func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, iv *imageView, specs []mountSpec, st *steptimer.Steps) error {
 	mounts, undoMounts, err := e.makeMounts(ctx, specs, iv.lowers)
-	st.done("mounts")
+	st.Done("mounts")
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, i
 		return err
 	}
 	cfg.Create.Network = nc
-	st.done("network")
+	st.Done("network")
 	undo := func() {
 		bg := context.WithoutCancel(ctx)
 		e.teardownNetwork(bg, r)
@@ -96,13 +97,13 @@ func (e *engine) createRuntime(ctx context.Context, r *record, b createBodies, i
 		undo()
 		return err
 	}
-	st.done("runtime")
+	st.Done("runtime")
 	if err := e.store.insert(r); err != nil {
 		_ = c.Delete(context.WithoutCancel(ctx), true)
 		undo()
 		return err
 	}
-	st.done("store")
+	st.Done("store")
 	return nil
 }
 
@@ -156,19 +157,19 @@ func (e *engine) start(ctx context.Context, ref string) error {
 	if st.Status == container.StatusRunning {
 		return nil
 	}
-	sp := newSteps(ctx, "start", r.ID)
-	defer sp.log()
+	sp := steptimer.New(ctx, "start", r.ID)
+	defer sp.Log()
 	if err := e.ensureNetwork(ctx, r, c); err != nil {
 		return err
 	}
-	sp.done("network")
+	sp.Done("network")
 	attaches := e.takePending(r.ID)
 	var opts *container.AttachOptions
 	if len(attaches) > 0 {
 		opts = unionAttach(attaches)
 	}
 	streams, err := c.Start(ctx, opts)
-	sp.done("runtime")
+	sp.Done("runtime")
 	if err != nil {
 		for _, a := range attaches {
 			a.fail()
@@ -179,7 +180,7 @@ func (e *engine) start(ctx context.Context, ref string) error {
 		_ = c.Resize(ctx, uint16(cs[1]), uint16(cs[0])) // docker's [height, width]
 	}
 	e.serveAttaches(r, attaches, streams)
-	sp.done("attaches")
+	sp.Done("attaches")
 	return nil
 }
 
@@ -252,8 +253,8 @@ func (e *engine) remove(ctx context.Context, ref string, force, volumes bool) er
 	}
 	defer e.lock(r.ID)()
 	defer e.rt.HoldTrash()() // the rootfs unmount waits for forget's commits
-	sp := newSteps(ctx, "remove", r.ID)
-	defer sp.log()
+	sp := steptimer.New(ctx, "remove", r.ID)
+	defer sp.Log()
 	if c, err := e.rt.Get(r.ID); err == nil {
 		st := c.State(ctx).Status
 		if isUp(st) && !force {
@@ -269,9 +270,9 @@ func (e *engine) remove(ctx context.Context, ref string, force, volumes bool) er
 			return fmt.Errorf("cannot remove container \"/%s\": %w", r.Name, err)
 		}
 	}
-	sp.done("runtime")
+	sp.Done("runtime")
 	e.forget(ctx, r, volumes)
-	sp.done("forget")
+	sp.Done("forget")
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/guest/internal/steptimer"
 	"net"
 	"sync"
 	"syscall"
@@ -38,19 +39,19 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 	if stopped { // else nothing to store: the start below saves the state
 		c.update(func(p *persisted) { p.ManuallyStopped = false }) //nolint:errcheck // saved again below
 	}
-	sp := newSteps(ctx, "start", c.id)
-	defer sp.log()
+	sp := steptimer.New(ctx, "runtime start", c.id)
+	defer sp.Log()
 	c.waitShimGone(ctx) // the previous run's shim must have deleted crun's state
-	sp.done("previous shim")
+	sp.Done("previous shim")
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
-	sp.done("rootfs")
+	sp.Done("rootfs")
 	if _, err := c.spawnShim(ctx); err != nil {
 		c.recordStartFailure(err)
 		return err
 	}
-	sp.done("shim+crun create")
+	sp.Done("shim+crun create")
 	c.setLive(StatusCreated, 0)
 	if attach != nil {
 		var err error
@@ -60,9 +61,9 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 			return err
 		}
 	}
-	sp.done("attach")
+	sp.Done("attach")
 	resp, _, err := shimCall(ctx, c.dir, shimRequest{Op: opStart})
-	sp.done("crun start")
+	sp.Done("crun start")
 	c.rt.refillLater()
 	if err != nil {
 		c.waitShimGone(ctx)
@@ -88,10 +89,10 @@ func (c *Container) start(ctx context.Context, attach *AttachOptions, restart bo
 			p.RestartCount = 0
 		}
 	})
-	sp.done("state")
+	sp.Done("state")
 	c.rt.emit(c.id, EventStart, 0)
 	c.monitor()
-	sp.done("emit+monitor")
+	sp.Done("emit+monitor")
 	return nil
 }
 
@@ -214,11 +215,11 @@ func (c *Container) Delete(ctx context.Context, force bool) error {
 			return err
 		}
 	}
-	sp := newSteps(ctx, "delete", c.id)
-	defer sp.log()
+	sp := steptimer.New(ctx, "runtime delete", c.id)
+	defer sp.Log()
 	// The state dir goes: the shim need not store the exit first.
 	shimCall(ctx, c.dir, shimRequest{Op: opShutdown, Discard: true}) //nolint:errcheck // gone already is fine
-	sp.done("shim gone")
+	sp.Done("shim gone")
 	c.mu.Lock()
 	already := c.deleted
 	c.deleted = true // no more state writes from the supervisor
@@ -230,7 +231,7 @@ func (c *Container) Delete(ctx context.Context, force bool) error {
 		c.mu.Unlock()
 		return err
 	}
-	sp.done("cleanup")
+	sp.Done("cleanup")
 	c.rt.forget(c.id)
 	if !already {
 		c.rt.emit(c.id, EventDestroy, 0)

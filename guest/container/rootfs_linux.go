@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/guest/internal/steptimer"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,8 +19,8 @@ import (
 // meta.json, the one file written durably, is written (and fsynced) while
 // the rest is prepared.
 func (c *Container) prepare(ctx context.Context) error {
-	sp := newSteps(ctx, "prepare", c.id)
-	defer sp.log()
+	sp := steptimer.New(ctx, "runtime prepare", c.id)
+	defer sp.Log()
 	if err := os.Mkdir(c.dir, 0o711); err != nil {
 		return fmt.Errorf("container %s: state dir: %w", c.id, err)
 	}
@@ -31,22 +32,22 @@ func (c *Container) prepare(ctx context.Context) error {
 	if merr := <-meta; err == nil {
 		err = merr
 	}
-	sp.done("meta")
+	sp.Done("meta")
 	return err
 }
 
 // prepareBundle mounts the rootfs and writes the /etc files and the spec.
-func (c *Container) prepareBundle(sp *steps) error {
+func (c *Container) prepareBundle(sp *steptimer.Steps) error {
 	if err := c.mountRootfs(); err != nil {
 		return err
 	}
-	sp.done("rootfs")
+	sp.Done("rootfs")
 	if err := c.writeEtcFiles(); err != nil {
 		return err
 	}
-	sp.done("etc")
+	sp.Done("etc")
 	err := c.writeSpec()
-	sp.done("spec")
+	sp.Done("spec")
 	return err
 }
 
