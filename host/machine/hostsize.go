@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/host/driver"
 	"github.com/berth-dev/berth/host/internal/errkind"
+	"github.com/berth-dev/berth/host/internal/hostmem"
 )
 
 // hostSize is what the host has; zero values are unknown and not checked.
@@ -16,7 +17,7 @@ type hostSize struct {
 }
 
 // thisHost returns this host's CPUs and memory.
-func thisHost() hostSize { return hostSize{CPUs: runtime.NumCPU(), Memory: hostMemory()} }
+func thisHost() hostSize { return hostSize{CPUs: runtime.NumCPU(), Memory: hostmem.Total()} }
 
 // checkHostSize refuses CPU or memory sizes the host does not have, for
 // drivers whose sizes apply (VMs); it runs before anything is created.

@@ -73,7 +73,7 @@ func TestCreateRefusesHostSize(t *testing.T) {
 	if _, err := s.Get("big"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("machine exists after a refused Create: %v", err)
 	}
-	if hostMemory() <= 0 {
-		t.Errorf("hostMemory() = %d on this host", hostMemory())
+	if thisHost().Memory <= 0 {
+		t.Errorf("thisHost().Memory = %d on this host", thisHost().Memory)
 	}
 }
