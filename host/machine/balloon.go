@@ -8,11 +8,9 @@ import (
 
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/log"
-	"github.com/containerd/ttrpc"
 
 	"github.com/berth-dev/berth/host/driver"
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
-	"github.com/berth-dev/berth/proto/stream"
 )
 
 // The memory balloon: a VM whose driver has one (driver.MemoryBalloon)
@@ -161,15 +159,10 @@ func (dm *daemon) clientCount() int {
 func anyRunning(ctx context.Context, dial func(context.Context) (net.Conn, error)) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, balloonCallWait)
 	defer cancel()
-	conn, err := dial(ctx)
+	cl, err := ttrpcClient(ctx, dial)
 	if err != nil {
 		return false, err
 	}
-	if err := stream.Write(conn, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		conn.Close()
-		return false, err
-	}
-	cl := ttrpc.NewClient(conn)
 	defer cl.Close()
 	resp, err := agentv1.NewTTRPCContainersClient(cl).List(ctx, &agentv1.ListContainersRequest{})
 	if err != nil {

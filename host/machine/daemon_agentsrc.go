@@ -27,12 +27,14 @@ type agentSource struct {
 var _ containerSource = agentSource{}
 
 func (a agentSource) client(ctx context.Context) (*ttrpc.Client, error) {
-	conn, err := a.dial(ctx)
+	return ttrpcClient(ctx, a.dial)
+}
+
+// ttrpcClient opens a ttrpc connection to the agent: a connection from dial
+// with the stream header of kind ttrpc.
+func ttrpcClient(ctx context.Context, dial func(context.Context) (net.Conn, error)) (*ttrpc.Client, error) {
+	conn, err := stream.Open(func() (net.Conn, error) { return dial(ctx) }, stream.Header{Kind: stream.KindTTRPC})
 	if err != nil {
-		return nil, err
-	}
-	if err := stream.Write(conn, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	return ttrpc.NewClient(conn), nil

@@ -8,11 +8,9 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/log"
-	"github.com/containerd/ttrpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	agentv1 "github.com/berth-dev/berth/proto/agent/v1"
-	"github.com/berth-dev/berth/proto/stream"
 )
 
 // Clock sync timings. A VM's clock stops while the host sleeps (the VM is
@@ -140,15 +138,10 @@ func (c *clockKeeper) push(ctx context.Context, why string) bool {
 func (c *clockKeeper) setTime(ctx context.Context) (*agentv1.SetTimeResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, clockCallWait)
 	defer cancel()
-	conn, err := c.dial(ctx)
+	cl, err := ttrpcClient(ctx, c.dial)
 	if err != nil {
 		return nil, err
 	}
-	if err := stream.Write(conn, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	cl := ttrpc.NewClient(conn)
 	defer cl.Close()
 	resp, err := agentv1.NewTTRPCSystemClient(cl).SetTime(ctx, &agentv1.SetTimeRequest{Time: timestamppb.Now()})
 	return resp, errgrpc.ToNative(err)

@@ -4,6 +4,7 @@ package qemu
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -77,12 +78,8 @@ func waitDone(ctx context.Context, run *vmRun, d time.Duration) bool {
 func askShutdown(ctx context.Context, run *vmRun) error {
 	ctx, cancel := context.WithTimeout(ctx, askTimeout)
 	defer cancel()
-	conn, err := run.dialer.Dial(ctx)
+	conn, err := stream.Open(func() (net.Conn, error) { return run.dialer.Dial(ctx) }, stream.Header{Kind: stream.KindTTRPC})
 	if err != nil {
-		return err
-	}
-	if err := stream.Write(conn, stream.Header{Kind: stream.KindTTRPC}); err != nil {
-		conn.Close()
 		return err
 	}
 	cl := ttrpc.NewClient(conn)
