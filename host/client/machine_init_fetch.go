@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/host/internal/errkind"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,8 +65,8 @@ func findVMImageTool(self string) (string, error) {
 	if len(dirs) > 0 {
 		where = "beside " + self + " or in PATH"
 	}
-	return "", fmt.Errorf("--image with a registry reference needs %s, which fetches VM images: not found %s; install it next to berth, or pass a VM image directory to --image: %w",
-		vmimageTool, where, errdefs.ErrNotFound)
+	return "", errkind.New(errdefs.ErrNotFound, "--image with a registry reference needs %s, which fetches VM images: not found %s; install it next to berth, or pass a VM image directory to --image",
+		vmimageTool, where)
 }
 
 // runVMImagePull runs `tool pull --root root ref` and returns the directory
