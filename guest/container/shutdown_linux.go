@@ -16,7 +16,9 @@ import (
 // their restart policies ("always", "unless-stopped", "on-failure")
 // apply again when a runtime next opens the root, as after a daemon
 // restart; and from the moment Shutdown is called this runtime restarts
-// nothing. It returns once every container has exited or ctx ended.
+// nothing. It returns once every container has exited and its exit is on
+// disk (the shim's exit.json, fsynced; the machine powers off right after),
+// or ctx ended.
 func (r *Runtime) Shutdown(ctx context.Context) error {
 	r.shuttingDown.Store(true)
 	var (
@@ -39,8 +41,22 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// shutdownStop is Stop without the manual-stop mark.
+// shutdownStop is Stop without the manual-stop mark. It returns once the
+// container's shim has recorded the exit durably: the shim answers Wait
+// before it writes exit.json, and the agent's own record is written
+// without fsync, so a VM powered off right after the answer could come back
+// with neither (the container then reads "exited 255").
 func (c *Container) shutdownStop(ctx context.Context) error {
+	err := c.shutdownSignal(ctx)
+	if err == nil {
+		c.waitShimGone(ctx)
+	}
+	return err
+}
+
+// shutdownSignal stops the container with its stop signal, then SIGKILL
+// after its stop timeout, and waits for it to exit.
+func (c *Container) shutdownSignal(ctx context.Context) error {
 	c.cancelRestart()
 	c.startMu.Lock() // let a start in flight finish first
 	c.startMu.Unlock()
