@@ -17,18 +17,10 @@ import (
 
 func TestHandoff(t *testing.T) {
 	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
-	dialUnix := func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", agent.ln.Addr().String())
-	}
-	f := newForwarder(t, nil, WithHandoff(UnixHandoff(dialUnix)))
+	f := newForwarder(t, nil, WithHandoff(UnixHandoff(agent.dial)))
 	port := publishOne(t, f, "c1", Binding{Proto: TCP, ContainerPort: echoTCP(t)})
 	for range 3 {
-		c := dialTCP(t, port)
-		c.Write([]byte("hello"))
-		c.CloseWrite()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if b, err := io.ReadAll(c); err != nil || string(b) != "hello" {
+		if b, err := echoThrough(t, port, "hello"); err != nil || b != "hello" {
 			t.Fatalf("echo through a handed-off connection: %q, %v", b, err)
 		}
 	}
@@ -45,11 +37,7 @@ func TestHandoff(t *testing.T) {
 func TestHandoffReconnects(t *testing.T) {
 	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
 	agent.handoffOnce.Store(true)
-	dialUnix := func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", agent.ln.Addr().String())
-	}
-	f := newForwarder(t, nil, WithHandoff(UnixHandoff(dialUnix)))
+	f := newForwarder(t, nil, WithHandoff(UnixHandoff(agent.dial)))
 	port := publishOne(t, f, "c1", Binding{Proto: TCP, ContainerPort: echoTCP(t)})
 	for i := range 3 {
 		// Wait until the agent has dropped the last stream, so that the
@@ -60,31 +48,18 @@ func TestHandoffReconnects(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		c := dialTCP(t, port)
-		c.Write([]byte("hello"))
-		c.CloseWrite()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if b, err := io.ReadAll(c); err != nil || string(b) != "hello" {
+		if b, err := echoThrough(t, port, "hello"); err != nil || b != "hello" {
 			t.Fatalf("connection %d: echo through a handed-off connection: %q, %v", i, b, err)
 		}
-		c.Close()
 	}
 }
 
 // Removing the container closes its handoff stream to the agent.
 func TestHandoffClosesWithListener(t *testing.T) {
 	agent := startFakeAgent(t, map[string]string{"c1": "127.0.0.1"})
-	dialUnix := func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", agent.ln.Addr().String())
-	}
-	f := newForwarder(t, nil, WithHandoff(UnixHandoff(dialUnix)))
+	f := newForwarder(t, nil, WithHandoff(UnixHandoff(agent.dial)))
 	port := publishOne(t, f, "c1", Binding{Proto: TCP, ContainerPort: echoTCP(t)})
-	c := dialTCP(t, port)
-	c.Write([]byte("x"))
-	c.CloseWrite()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if b, err := io.ReadAll(c); err != nil || string(b) != "x" {
+	if b, err := echoThrough(t, port, "x"); err != nil || b != "x" {
 		t.Fatalf("echo: %q, %v", b, err)
 	}
 	if got := agent.handoffStreams.Load(); got != 1 {
@@ -133,4 +108,18 @@ func receiveTestConn(c net.Conn) (net.Conn, error) {
 	f := os.NewFile(uintptr(fds[0]), "conn")
 	defer f.Close()
 	return net.FileConn(f)
+}
+
+// echoThrough sends msg on a new connection to the published port,
+// half-closes, and returns what came back until EOF; the connection is
+// closed when it returns.
+func echoThrough(t *testing.T, port uint16, msg string) (string, error) {
+	t.Helper()
+	c := dialTCP(t, port)
+	defer c.Close()
+	c.Write([]byte(msg))
+	c.CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	return string(b), err
 }

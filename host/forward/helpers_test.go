@@ -133,12 +133,13 @@ func (a *fakeAgent) serveTCP(c net.Conn, host string, port uint16) {
 	transport.Splice(c, t)
 }
 
-func (a *fakeAgent) dialer() DialFunc {
-	return StreamDialer(func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", a.ln.Addr().String())
-	})
+// dial connects to the fake agent's unix socket (no stream header).
+func (a *fakeAgent) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", a.ln.Addr().String())
 }
+
+func (a *fakeAgent) dialer() DialFunc { return StreamDialer(a.dial) }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
 
