@@ -43,15 +43,7 @@ func TestRecordName(t *testing.T) {
 // TestStoreNames checks name lookups and the uniqueness check among many
 // records (findByName decodes only the matching one in full).
 func TestStoreNames(t *testing.T) {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "m.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := newContainerStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t)
 	for i := 0; i < 50; i++ {
 		r := &record{ID: fmt.Sprintf("%064d", i), Name: fmt.Sprintf("c%d", i), Created: time.Now()}
 		if err := s.insert(r); err != nil {
@@ -91,15 +83,7 @@ func TestStoreNames(t *testing.T) {
 // TestStoreListShared checks that listShared decodes a record again only
 // when it changed, and forgets removed ones.
 func TestStoreListShared(t *testing.T) {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "m.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := newContainerStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t)
 	for _, n := range []string{"a", "b", "c"} {
 		if err := s.insert(&record{ID: "id-" + n, Name: n}); err != nil {
 			t.Fatal(err)
@@ -151,4 +135,20 @@ func TestStoreListShared(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTestStore opens a container store on a database of its own, closed at
+// cleanup.
+func newTestStore(t *testing.T) *containerStore {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "m.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := newContainerStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
